@@ -1,0 +1,122 @@
+"""Start and stop local DynamoDB-compatible servers: moto in server mode, and dynalite.
+
+moto covers the whole API (TTL included) but its conditional writes are not atomic
+under concurrency; dynalite is atomic per item but has no TTL API and no
+transactions. Neither deletes expired items.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ROOT = Path(__file__).resolve().parent.parent
+ServerKind = Literal["moto", "dynalite"]
+
+# Local servers accept any credentials, but botocore refuses to sign without some.
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass
+class LocalServer:
+    """A running local server: its kind, endpoint URL and process."""
+
+    kind: ServerKind
+    endpoint_url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Terminate the server and wait for it to exit."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _command(kind: ServerKind, port: int) -> list[str]:
+    if kind == "moto":
+        moto = Path(sys.executable).with_name("moto_server")
+        return [str(moto), "-H", "127.0.0.1", "-p", str(port)]
+    cli = ROOT / "node_modules" / "dynalite" / "cli.js"
+    if not cli.exists():
+        raise RuntimeError(f"dynalite is not installed: run `npm ci` in {ROOT}")
+    node = shutil.which("node") or "node"
+    return [node, str(cli), "--host", "127.0.0.1", "--port", str(port)]
+
+
+def _list_tables_answers(endpoint_url: str) -> bool:
+    # An unsigned ListTables is enough: both servers answer it with 200 once ready.
+    request = urllib.request.Request(  # noqa: S310 - loopback URL built above
+        endpoint_url,
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/"
+            "dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=1) as response:  # noqa: S310
+            return response.status == 200 and "TableNames" in json.loads(response.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def start(kind: ServerKind, *, port: int | None = None, timeout: float = 30.0) -> LocalServer:
+    """Start a server of `kind` on 127.0.0.1 and return once ListTables answers 200."""
+    port = port or free_port()
+    env = {**os.environ, **DUMMY_CREDENTIALS}
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        _command(kind, port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+    server = LocalServer(kind, f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{kind} exited with code {process.returncode} on port {port}")
+        if _list_tables_answers(server.endpoint_url):
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{kind} did not answer ListTables on port {port} within {timeout}s")
+
+
+@contextlib.contextmanager
+def running(kind: ServerKind, *, port: int | None = None) -> Iterator[LocalServer]:
+    """Context manager form of `start`: the server is stopped on exit."""
+    server = start(kind, port=port)
+    try:
+        yield server
+    finally:
+        server.stop()
