@@ -1,0 +1,129 @@
+"""The session cookie: a random id, HMAC-signed, in Starlette's cookie format.
+
+The cookie holds only `<id>.<timestamp>.<signature>`. The id is 256 random bits;
+stores see only its SHA-256, so a table dump or backup yields no usable cookie.
+Modules beyond the bare minimum are imported on first use, to keep the cold
+start of `import dynamodb_sessions` small.
+"""
+
+from __future__ import annotations
+
+from ._exceptions import SessionConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal
+
+    SameSite = Literal["lax", "strict", "none"]
+
+_ID_BYTES = 32  # 256 bits, as 43 URL-safe base64 characters
+_ID_LENGTH = 43
+_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_TOKEN_CHARS = _ID_ALPHABET | frozenset("!#$%&'*+.^`|~")  # RFC 6265 cookie-name chars
+# id (43) + timestamp (~6) + SHA-256 signature (43) + dots: anything much longer is
+# garbage, rejected before any HMAC work.
+_MAX_COOKIE_LENGTH = 128
+_EXPIRED = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+
+
+def new_session_id() -> str:
+    """Mint a fresh random session id (256 bits, URL-safe)."""
+    import secrets
+
+    return secrets.token_urlsafe(_ID_BYTES)
+
+
+def store_key(session_id: str) -> str:
+    """The one-way hash under which a session is stored (and, shortened, logged)."""
+    import hashlib
+
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _is_session_id(value: str) -> bool:
+    return len(value) == _ID_LENGTH and _ID_ALPHABET.issuperset(value)
+
+
+def _secret_list(secret_key: str | Sequence[str] | object) -> list[str]:
+    if isinstance(secret_key, (list, tuple)):
+        keys = [str(key) for key in secret_key]
+    else:
+        keys = [str(secret_key)]  # a str, or Starlette's `Secret`
+    if not keys or not all(keys):
+        raise SessionConfigError(
+            "secret_key must be a non-empty string or a list of them; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return keys
+
+
+class SessionCookie:
+    """Signs, verifies and formats the session cookie; precomputed once."""
+
+    def __init__(
+        self,
+        *,
+        secret_key: str | Sequence[str] | object,
+        name: str,
+        max_age: int | None,
+        path: str,
+        domain: str | None,
+        same_site: SameSite,
+        https_only: bool,
+        partitioned: bool,
+    ) -> None:
+        _check_arguments(name, max_age, same_site)
+        import hashlib
+
+        import itsdangerous
+
+        # The first key signs, all verify; itsdangerous signs with its *last* key.
+        self._signer = itsdangerous.TimestampSigner(
+            list(reversed(_secret_list(secret_key))),
+            salt="dynamodb-sessions.cookie",
+            digest_method=hashlib.sha256,
+        )
+        self._bad_signature = itsdangerous.BadSignature
+        self.name = name
+        self.max_age = max_age
+        self._tail = f"path={path}; "
+        flags = "httponly; samesite=" + same_site
+        if https_only:
+            flags += "; secure"
+        if domain is not None:
+            flags += f"; domain={domain}"
+        if partitioned:
+            flags += "; partitioned"
+        self._flags = flags
+
+    def read(self, value: str | None) -> str | None:
+        """Return the session id in a cookie value, or None if it is absent or not ours."""
+        if not value or len(value) > _MAX_COOKIE_LENGTH:
+            return None
+        try:
+            session_id = self._signer.unsign(value, max_age=self.max_age).decode()
+        except (self._bad_signature, UnicodeDecodeError):
+            return None
+        return session_id if _is_session_id(session_id) else None
+
+    def set_header(self, session_id: str) -> str:
+        """A Set-Cookie value carrying `session_id`, in Starlette's format."""
+        value = self._signer.sign(session_id).decode()
+        max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
+        return f"{self.name}={value}; {self._tail}{max_age}{self._flags}"
+
+    def expire_header(self) -> str:
+        """A Set-Cookie value that makes the browser drop the cookie."""
+        return f"{self.name}=null; {self._tail}{_EXPIRED}{self._flags}"
+
+
+def _check_arguments(name: str, max_age: int | None, same_site: str) -> None:
+    if same_site not in ("lax", "strict", "none"):
+        raise SessionConfigError(f"same_site must be 'lax', 'strict' or 'none', not {same_site!r}")
+    if max_age is not None and max_age <= 0:
+        raise SessionConfigError(
+            f"max_age must be a positive number of seconds or None, not {max_age}"
+        )
+    if not name or not _TOKEN_CHARS.issuperset(name):
+        raise SessionConfigError(f"session_cookie {name!r} is not a valid cookie name")

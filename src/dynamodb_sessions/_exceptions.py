@@ -1,0 +1,121 @@
+"""The exceptions of dynamodb-sessions, in one place.
+
+Hierarchy::
+
+    SessionError
+    ├── SessionConfigError        bad arguments, raised at construction (also a ValueError)
+    ├── SessionDataError          the app put something in the session that can't be stored
+    │   ├── SessionSerializationError   a value JSON can't encode (also a TypeError)
+    │   └── SessionTooLargeError        the item would pass DynamoDB's 400 KB limit
+    ├── SessionConflictError      another request changed the same key first (HTTP 409)
+    ├── SessionNotLoadedError     the session was used on a path listed in `skip_paths`
+    └── SessionStoreError         the store failed (HTTP 503); never becomes an empty session
+        ├── SessionStoreUnavailableError  throttled, timed out or unreachable after retries
+        ├── SessionTableNotFoundError     the table doesn't exist
+        └── SessionAccessDeniedError      the credentials may not use the table
+
+A bad *cookie* is not an error: it yields a fresh empty session.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing costs a cold start ~15 ms; mypy still reads this block
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+
+class SessionError(Exception):
+    """Base class of every error this library raises."""
+
+
+class SessionConfigError(SessionError, ValueError):
+    """An argument is invalid; raised when the middleware or a store is built."""
+
+
+class SessionDataError(SessionError, ValueError):
+    """The session holds data that can't be stored; the stored state stays as it was."""
+
+
+class SessionSerializationError(SessionDataError, TypeError):
+    """A session value is not JSON-serializable (sessions never use pickle)."""
+
+    def __init__(self, key: str, cause: Exception) -> None:
+        super().__init__(
+            f"session[{key!r}] can't be stored: {cause}. Store JSON types only "
+            "(str, int, float, bool, None, list, dict with str keys); convert other "
+            "objects first, for example a datetime with .isoformat()."
+        )
+        self.key = key
+
+
+class SessionTooLargeError(SessionDataError):
+    """The session would pass DynamoDB's item size limit (400 KB)."""
+
+    def __init__(self, size: int, limit: int, largest_key: str | None) -> None:
+        hint = f" The largest value is session[{largest_key!r}]." if largest_key else ""
+        super().__init__(
+            f"the session would take {size} bytes, over the {limit}-byte limit of a "
+            f"DynamoDB item.{hint} Keep large data in S3 or its own table and store "
+            "only a reference in the session."
+        )
+        self.size = size
+        self.limit = limit
+        self.largest_key = largest_key
+
+
+class SessionConflictError(SessionError):
+    """Another request changed the same session keys, or ended the session, first.
+
+    Raised on save with the default ``on_conflict="raise"``; the middleware answers
+    409 and the other request's value stays.
+    """
+
+    def __init__(self, keys: Collection[str], *, gone: bool = False) -> None:
+        if gone:
+            message = "the session ended (logout, revocation or expiry) while this request ran"
+        else:
+            message = f"another request changed session keys {sorted(keys)!r} first"
+        super().__init__(message + "; reload and try again.")
+        self.keys = frozenset(keys)
+        self.gone = gone
+
+
+class SessionNotLoadedError(SessionError):
+    """``request.session`` was used on a path the middleware was told to skip."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"the session is not loaded for {path!r} because it matches `skip_paths`; "
+            "remove that prefix from `skip_paths` to use request.session there."
+        )
+
+
+class SessionStoreError(SessionError):
+    """The session store failed. The middleware answers 503 with Retry-After."""
+
+
+class SessionStoreUnavailableError(SessionStoreError):
+    """The store was throttled, timed out or unreachable, after botocore's retries."""
+
+
+class SessionTableNotFoundError(SessionStoreError):
+    """The DynamoDB table doesn't exist (or is in another region or account)."""
+
+    def __init__(self, table_name: str) -> None:
+        super().__init__(
+            f"DynamoDB table {table_name!r} was not found. Create it with "
+            f"`dynamodb-sessions create-table --table-name {table_name}` "
+            "(add --region/--endpoint-url as needed), or check AWS_REGION."
+        )
+        self.table_name = table_name
+
+
+class SessionAccessDeniedError(SessionStoreError):
+    """The credentials in use may not call DynamoDB on the sessions table."""
+
+    def __init__(self, table_name: str, detail: str) -> None:
+        super().__init__(
+            f"access to DynamoDB table {table_name!r} was denied ({detail}). Grant the "
+            "policy printed by `dynamodb-sessions iam-policy` to the function's role."
+        )
+        self.table_name = table_name

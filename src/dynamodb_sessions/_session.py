@@ -1,0 +1,164 @@
+"""DynamoDBSessionDict: what `request.session` is.
+
+A `dict` that follows Starlette's session protocol (`accessed`, `modified`,
+`mark_accessed()`, `mark_modified()`), remembers the JSON of every key as it was
+loaded, and so can tell at save time exactly which keys changed, nested changes
+included (`session["cart"].append(x)` needs no `mark_modified()`).
+"""
+
+from __future__ import annotations
+
+from . import _serialization as json_codec
+from ._exceptions import SessionError, SessionTooLargeError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
+    _Dict = dict[str, Any]
+else:
+    _Dict = dict  # no `typing` import at cold start
+
+
+class Changes:
+    """What a save must write: new JSON per key, removed keys, and what each held."""
+
+    __slots__ = ("expected", "remove", "set")
+
+    def __init__(
+        self, set: dict[str, str], remove: frozenset[str], expected: dict[str, str | None]
+    ) -> None:
+        self.set = set
+        self.remove = remove
+        self.expected = expected
+
+    def __bool__(self) -> bool:
+        return bool(self.set or self.remove)
+
+
+class DynamoDBSessionDict(_Dict):
+    """The session of one request: a dict of JSON-serializable values.
+
+    Values are checked when set: a value JSON can't encode raises
+    `SessionSerializationError`, and a session over DynamoDB's item limit raises
+    `SessionTooLargeError`, at the line that did it.
+    """
+
+    accessed: bool = False
+    modified: bool = False
+    #: True when this request runs on the fallback store because the primary failed.
+    degraded: bool = False
+
+    def __init__(self, stored: Mapping[str, str] | None = None) -> None:
+        super().__init__({k: json_codec.decode(v) for k, v in (stored or {}).items()})
+        self._loaded: dict[str, str] = dict(stored or {})
+        self._sizes = {k: json_codec.entry_size(k, v) for k, v in self._loaded.items()}
+        self._unavailable: SessionError | None = None
+        self.regenerate_requested = False
+        self.cleared = False
+
+    @classmethod
+    def unavailable(cls, error: SessionError) -> DynamoDBSessionDict:
+        """A session that raises `error` as soon as the app uses it."""
+        session = cls()
+        session._unavailable = error
+        return session
+
+    @property
+    def is_available(self) -> bool:
+        """False when the session could not be loaded (or was skipped)."""
+        return self._unavailable is None
+
+    def mark_accessed(self) -> None:
+        """Called by `request.session`; raises if the session could not be loaded."""
+        if self._unavailable is not None:
+            raise self._unavailable
+        self.accessed = True
+
+    def mark_modified(self) -> None:
+        """Flag the session as changed (never needed for nested changes)."""
+        self.mark_accessed()
+        self.modified = True
+
+    def regenerate_id(self) -> None:
+        """Keep the data under a new session id and end the old one (call it at login)."""
+        self.mark_modified()
+        self.regenerate_requested = True
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check(key, value)
+        self.mark_modified()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.mark_modified()
+        super().__delitem__(key)
+        self._sizes.pop(key, None)
+
+    def clear(self) -> None:
+        """Empty the session; at save, its stored item is deleted (logout)."""
+        self.mark_modified()
+        self.cleared = True
+        super().clear()
+        self._sizes.clear()
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            self.mark_modified()
+            self._sizes.pop(key, None)
+        return super().pop(key, *default)
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self.mark_modified()
+        self._sizes.pop(item[0], None)
+        return item
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return super().__getitem__(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.mark_modified()
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> DynamoDBSessionDict:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def _check(self, key: str, value: Any) -> None:
+        json_codec.check_key(key)
+        size = json_codec.entry_size(key, json_codec.encode(key, value))
+        total = sum(self._sizes.values()) - self._sizes.get(key, 0) + size
+        if total > json_codec.DATA_LIMIT:
+            raise SessionTooLargeError(total, json_codec.DATA_LIMIT, key)
+        self._sizes[key] = size
+
+    def encoded(self) -> dict[str, str]:
+        """Every value as JSON text; raises `SessionDataError` if the session can't be stored."""
+        encoded = {json_codec.check_key(k): json_codec.encode(k, v) for k, v in self.items()}
+        sizes = {k: json_codec.entry_size(k, v) for k, v in encoded.items()}
+        total = sum(sizes.values())
+        if total > json_codec.DATA_LIMIT:
+            raise SessionTooLargeError(
+                total, json_codec.DATA_LIMIT, max(sizes, key=sizes.__getitem__)
+            )
+        return encoded
+
+    def changes(self) -> Changes:
+        """The keys to write since load: re-encoding finds nested changes too."""
+        if not self.accessed:
+            return Changes({}, frozenset(), {})
+        encoded = self.encoded()
+        changed = {k: v for k, v in encoded.items() if self._loaded.get(k) != v}
+        removed = frozenset(self._loaded.keys() - encoded.keys())
+        expected = {k: self._loaded.get(k) for k in _chain(changed, removed)}
+        return Changes(changed, removed, expected)
+
+
+def _chain(*groups: Iterable[str]) -> Iterable[str]:
+    for group in groups:
+        yield from group

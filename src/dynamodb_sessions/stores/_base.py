@@ -1,0 +1,64 @@
+"""The store interface: a few async methods with an exact contract.
+
+A store keeps sessions by *key*: the one-way hash of a session id, never the id
+itself, so stores never see cookies. Values are JSON strings, one per session
+key, so a store can change some keys without touching the others. Times are
+whole epoch seconds, read from the store's own `clock`.
+
+This module imports `typing`; the package loads it only when `SessionStore` is
+used at run time (annotations don't count), to keep cold starts small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Protocol, runtime_checkable
+
+from ._stored import StoredSession
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the middleware needs from a session store.
+
+    Contract, checked by the shared contract tests for every store:
+
+    - `load` returns None for a missing key, and for a session whose `expires`
+      is at or before `clock()`, even if the backend still holds it. It never
+      raises for those; it raises `SessionStoreError` only when the store fails.
+    - `create` stores a new session; the key must not exist yet.
+    - `update` sets and removes the given keys only, leaving other keys as they
+      are, and sets `expires`. It raises `SessionConflictError` with `gone=True`
+      if the session no longer exists or has expired (it never resurrects one),
+      and with the conflicting keys if `expected` is given and any key in it does
+      not hold that JSON text now (None meaning "absent"). With `expected=None`
+      the last writer wins. Nothing is written when it raises.
+    - `delete` removes a session; deleting a missing key is fine.
+    - Every failure of the backend raises a `SessionStoreError` subclass.
+    """
+
+    clock: Callable[[], float]
+
+    async def load(self, key: str) -> StoredSession | None:
+        """Return the live session stored under `key`, or None."""
+        ...
+
+    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
+        """Store a new session under `key`, created now."""
+        ...
+
+    async def update(
+        self,
+        key: str,
+        *,
+        set: Mapping[str, str],
+        remove: Collection[str],
+        expected: Mapping[str, str | None] | None,
+        expires: int,
+    ) -> None:
+        """Write only the changed keys of a live session, and its new expiry."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the session stored under `key`, if any."""
+        ...

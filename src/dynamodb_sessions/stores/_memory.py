@@ -1,0 +1,88 @@
+"""MemoryStore: sessions in a dict, with the same contract as the DynamoDB store.
+
+For tests, development, and the degraded mode. Sessions live in one process
+only: on Lambda, every container has its own, so logins don't carry over.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .._exceptions import SessionConfigError, SessionConflictError, SessionStoreError
+from ._stored import StoredSession
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+
+
+class MemoryStore:
+    """An in-process store, bounded to `max_entries` sessions (least recently used go first).
+
+    `clock` returns epoch seconds; pass your own to move time in tests.
+    """
+
+    def __init__(
+        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        if max_entries < 1:
+            raise SessionConfigError(f"max_entries must be at least 1, not {max_entries}")
+        self.max_entries = max_entries
+        self.clock = clock
+        # A dict keeps insertion order: re-inserting on use makes the first key the LRU one.
+        self._sessions: dict[str, StoredSession] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    async def load(self, key: str) -> StoredSession | None:
+        """Return the live session under `key`, or None (expired ones are dropped)."""
+        return self._live(key)
+
+    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
+        """Store a new session under `key`."""
+        if self._live(key) is not None:
+            raise SessionStoreError("a session with this key exists already")
+        self._sessions[key] = StoredSession(dict(data), expires, int(self.clock()), 1)
+        self._evict()
+
+    async def update(
+        self,
+        key: str,
+        *,
+        set: Mapping[str, str],
+        remove: Collection[str],
+        expected: Mapping[str, str | None] | None,
+        expires: int,
+    ) -> None:
+        """Write the changed keys of a live session; see `SessionStore.update`."""
+        current = self._live(key)
+        if current is None:
+            raise SessionConflictError((), gone=True)
+        if expected is not None:
+            clashes = [k for k, text in expected.items() if current.data.get(k) != text]
+            if clashes:
+                raise SessionConflictError(clashes)
+        data = {k: v for k, v in current.data.items() if k not in remove}
+        data.update(set)
+        self._sessions[key] = StoredSession(
+            data, expires, current.created, current.version + 1, current.user_id
+        )
+
+    async def delete(self, key: str) -> None:
+        """Remove the session under `key`, if any."""
+        self._sessions.pop(key, None)
+
+    def _live(self, key: str) -> StoredSession | None:
+        stored = self._sessions.get(key)
+        if stored is None:
+            return None
+        if stored.expires <= self.clock():
+            del self._sessions[key]
+            return None
+        self._sessions[key] = self._sessions.pop(key)
+        return stored
+
+    def _evict(self) -> None:
+        while len(self._sessions) > self.max_entries:
+            del self._sessions[next(iter(self._sessions))]

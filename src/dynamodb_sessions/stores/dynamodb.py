@@ -1,0 +1,334 @@
+"""DynamoDBStore: sessions in a DynamoDB table, one item per session.
+
+Item layout (the table's partition key is `session_id`, a string)::
+
+    session_id  S  SHA-256 of the session id (the cookie's id never reaches the table)
+    data        M  session key -> JSON text of its value
+    ttl         N  epoch second after which the session is dead (DynamoDB TTL attribute)
+    created     N  epoch second of creation, for the absolute lifetime
+    ver         N  number of writes, for debugging races
+
+boto3 is imported only when the first client is built, so importing this module
+costs a Lambda cold start nothing. Calls run in worker threads: boto3 blocks.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .._exceptions import (
+    SessionAccessDeniedError,
+    SessionConfigError,
+    SessionConflictError,
+    SessionDataError,
+    SessionStoreError,
+    SessionStoreUnavailableError,
+    SessionTableNotFoundError,
+)
+from ._stored import StoredSession
+
+TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
+    from types import TracebackType
+    from typing import Any
+
+    from botocore.exceptions import ClientError
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+__all__ = ["DynamoDBStore"]
+
+# One UpdateItem expression may be at most 4 KB; 100 keys stay well inside it.
+MAX_KEYS_PER_UPDATE = 100
+
+_UNAVAILABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+}
+_DENIED = {
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+}
+
+
+class _ConditionFailed(Exception):
+    """A conditional write was refused; callers decide what it means."""
+
+
+class DynamoDBStore:
+    """A session store backed by one DynamoDB table.
+
+    Pass a ready boto3 DynamoDB `client`, or let the store build one on first use
+    (one per store, shared by all requests) with botocore's standard retry mode
+    and short timeouts that suit Lambda. Without `endpoint_url`, boto3 also reads
+    `AWS_ENDPOINT_URL_DYNAMODB` and `AWS_ENDPOINT_URL`. The store never creates
+    the table: run `dynamodb-sessions create-table` once.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
+        connect_timeout: float = 1.0,
+        read_timeout: float = 2.0,
+        max_attempts: int = 3,
+        max_pool_connections: int = 50,
+    ) -> None:
+        if not table_name:
+            raise SessionConfigError("table_name must not be empty")
+        if max_attempts < 1:
+            raise SessionConfigError(f"max_attempts must be at least 1, not {max_attempts}")
+        self.table_name = table_name
+        self.region_name = region_name
+        self.endpoint_url = endpoint_url
+        self.clock = clock
+        import threading
+
+        self._client = client
+        self._client_lock = threading.Lock()
+        self._client_options = {
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "retries": {"mode": "standard", "max_attempts": max_attempts},
+            "max_pool_connections": max_pool_connections,
+        }
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The boto3 client, built on first use (thread-safe)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._build_client()
+        return self._client
+
+    def _build_client(self) -> DynamoDBClient:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "dynamodb",
+            region_name=self.region_name,
+            endpoint_url=self.endpoint_url,
+            config=Config(**self._client_options),  # type: ignore[arg-type]
+        )
+
+    async def ping(self) -> None:
+        """Check that the table answers; raise a `SessionStoreError` subclass if not."""
+        await self._call("describe_table", TableName=self.table_name)
+
+    async def load(self, key: str) -> StoredSession | None:
+        """Read the session with a strongly consistent GetItem; expired items count as absent."""
+        response = await self._call(
+            "get_item", TableName=self.table_name, Key=_key(key), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        stored = _from_item(item)
+        # DynamoDB deletes expired items lazily, often days later: never serve one.
+        return stored if stored.expires > self.clock() else None
+
+    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
+        """Put a new item; an expired item under the same key counts as absent."""
+        now = int(self.clock())
+        item = {
+            "session_id": {"S": key},
+            "data": {"M": {k: {"S": v} for k, v in data.items()}},
+            "ttl": {"N": str(expires)},
+            "created": {"N": str(now)},
+            "ver": {"N": "1"},
+        }
+        try:
+            await self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=item,
+                # `ttl` is a DynamoDB reserved word, hence the #ttl placeholder.
+                ConditionExpression="attribute_not_exists(session_id) OR #ttl <= :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except _ConditionFailed:
+            raise SessionStoreError("a live session with this key exists already") from None
+
+    async def update(
+        self,
+        key: str,
+        *,
+        set: Mapping[str, str],
+        remove: Collection[str],
+        expected: Mapping[str, str | None] | None,
+        expires: int,
+    ) -> None:
+        """Write only the changed map entries, conditioned on what they held when loaded."""
+        if len(set) + len(remove) > MAX_KEYS_PER_UPDATE:
+            raise SessionDataError(
+                f"one request changed {len(set) + len(remove)} session keys; at most "
+                f"{MAX_KEYS_PER_UPDATE} can be saved at once. Group related values under one key."
+            )
+        request = _UpdateBuilder(int(self.clock()), expires).build(set, remove, expected)
+        try:
+            await self._call("update_item", TableName=self.table_name, Key=_key(key), **request)
+        except _ConditionFailed:
+            raise await self._explain_conflict(key, expected) from None
+
+    async def delete(self, key: str) -> None:
+        """Delete the item; a missing item is fine."""
+        await self._call("delete_item", TableName=self.table_name, Key=_key(key))
+
+    async def _explain_conflict(
+        self, key: str, expected: Mapping[str, str | None] | None
+    ) -> SessionConflictError:
+        # Only reached when a conditional write failed, which is rare: one extra read
+        # tells a vanished session from a key that another request changed first.
+        current = await self.load(key)
+        if current is None:
+            return SessionConflictError((), gone=True)
+        clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
+        return SessionConflictError(clashes or list(expected or ()))
+
+    async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        from anyio.to_thread import run_sync
+
+        with _BotocoreErrors(self.table_name):
+            # boto3 blocks: run it in a worker thread, and build the client there
+            # too, since that takes tens of milliseconds.
+            result: dict[str, Any] = await run_sync(self._invoke, operation, kwargs)
+            return result
+
+    def _invoke(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = getattr(self.client, operation)(**kwargs)
+        return result
+
+
+class _UpdateBuilder:
+    """Builds one UpdateItem request: placeholders for every session key, since
+    keys may contain dots, spaces or reserved words."""
+
+    def __init__(self, now: int, expires: int) -> None:
+        self.names: dict[str, str] = {"#d": "data", "#ttl": "ttl"}
+        self.values: dict[str, Any] = {
+            ":now": {"N": str(now)},
+            ":ttl": {"N": str(expires)},
+            ":one": {"N": "1"},
+        }
+        self._placeholders: dict[str, str] = {}
+
+    def _name(self, session_key: str) -> str:
+        if session_key not in self._placeholders:
+            placeholder = f"#k{len(self._placeholders)}"
+            self._placeholders[session_key] = placeholder
+            self.names[placeholder] = session_key
+        return "#d." + self._placeholders[session_key]
+
+    def _value(self, text: str) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = {"S": text}
+        return placeholder
+
+    def build(
+        self,
+        set: Mapping[str, str],
+        remove: Collection[str],
+        expected: Mapping[str, str | None] | None,
+    ) -> dict[str, Any]:
+        sets = ["#ttl = :ttl"] + [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            expression += " REMOVE " + ", ".join(self._name(k) for k in remove)
+        expression += " ADD ver :one"
+        # Never resurrect a session that was deleted or has expired meanwhile.
+        conditions = ["attribute_exists(session_id)", "#ttl > :now"]
+        for k, text in (expected or {}).items():
+            if text is None:
+                conditions.append(f"attribute_not_exists({self._name(k)})")
+            else:
+                conditions.append(f"{self._name(k)} = {self._value(text)}")
+        return {
+            "UpdateExpression": expression,
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": self.names,
+            "ExpressionAttributeValues": self.values,
+        }
+
+
+def _key(key: str) -> dict[str, Any]:
+    return {"session_id": {"S": key}}
+
+
+def _from_item(item: Mapping[str, Any]) -> StoredSession:
+    data = {k: v["S"] for k, v in item.get("data", {}).get("M", {}).items()}
+    user = item.get("user_id", {}).get("S")
+    return StoredSession(
+        data=data,
+        expires=int(item["ttl"]["N"]),
+        created=int(item.get("created", {}).get("N", "0")),
+        version=int(item.get("ver", {}).get("N", "0")),
+        user_id=user,
+    )
+
+
+class _BotocoreErrors:
+    """Turns botocore's errors into this library's, switching on the error code.
+
+    The one place where botocore errors are mapped; always `raise ... from exc`.
+    """
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            return
+        mapped = self._map(exc)
+        if mapped is not None:
+            raise mapped from exc
+
+    def _map(self, exc: BaseException) -> Exception | None:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        if isinstance(exc, ClientError):
+            return self._map_client_error(exc)
+        if isinstance(exc, NoCredentialsError):
+            return SessionAccessDeniedError(self.table_name, "no AWS credentials were found")
+        if isinstance(exc, BotoCoreError):
+            return SessionStoreUnavailableError(f"DynamoDB could not be reached ({exc})")
+        return None
+
+    def _map_client_error(self, exc: ClientError) -> Exception:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code == "ConditionalCheckFailedException":
+            return _ConditionFailed()
+        if code == "ResourceNotFoundException":
+            return SessionTableNotFoundError(self.table_name)
+        if code in _DENIED:
+            return SessionAccessDeniedError(self.table_name, f"{code}: {message}")
+        if code in _UNAVAILABLE or status >= 500:
+            return SessionStoreUnavailableError(
+                f"DynamoDB is unavailable after retries ({code}: {message})"
+            )
+        if code == "ValidationException" and "size" in message.lower():
+            return SessionDataError(f"DynamoDB refused the session: {message}")
+        return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
