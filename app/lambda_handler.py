@@ -1,0 +1,18 @@
+"""The AWS Lambda entry point: `app.lambda_handler.handler`.
+
+Everything here runs once per container, in Lambda's init phase: the settings are
+read and the session store and its boto3 client are built, then reused by every
+invocation. Lifespan is off because Lambda has no shutdown to hook.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mangum import Mangum
+
+from app.main import create_app
+
+logging.getLogger().setLevel(logging.INFO)
+
+handler = Mangum(create_app(), lifespan="off")

@@ -1,0 +1,76 @@
+"""The LLM Duel app: picks its session system from USE_DYNAMODB_SESSIONS and mounts the routes.
+
+Run it with `uvicorn app.main:app` (or `--factory app.main:create_app`); on Lambda,
+`app.lambda_handler.handler` wraps it with Mangum.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.config import Settings
+from app.routers import auth, duel, health
+from app.services import oidc
+from app.services.session_store import SessionBackend, backend_name, get_session_store_instance
+from dynamodb_sessions import DynamoDBSessionMiddleware
+
+logger = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None, *, store: SessionBackend | None = None) -> FastAPI:
+    """Build the app. `store` overrides the per-process store (tests pass their own)."""
+    settings = settings or Settings.from_env()
+    application = FastAPI(title="LLM Duel", docs_url=None, redoc_url=None, openapi_url=None)
+    application.state.settings = settings
+    application.state.oidc_client = oidc.build_client(settings.oidc) if settings.oidc else None
+    application.state.session_store = _add_sessions(application, settings, store)
+    for router in (auth.router, duel.router, health.router):
+        application.include_router(router)
+    return application
+
+
+def _add_sessions(
+    application: FastAPI, settings: Settings, store: SessionBackend | None
+) -> SessionBackend | None:
+    if not settings.use_dynamodb_sessions:
+        logger.info(
+            "Session system: signed cookies (Starlette SessionMiddleware), because "
+            "USE_DYNAMODB_SESSIONS is false or unset"
+        )
+        application.add_middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_keys[0],
+            max_age=settings.max_age,
+            same_site=settings.same_site,
+            https_only=settings.https_only,
+        )
+        return None
+    if store is None:  # not `or`: an empty MemoryStore is falsy (it has a __len__)
+        store = get_session_store_instance(settings)
+    logger.info(
+        "Session system: DynamoDBSessionMiddleware with the %s store, because "
+        "USE_DYNAMODB_SESSIONS is true",
+        backend_name(store),
+    )
+    application.add_middleware(
+        DynamoDBSessionMiddleware,
+        store=store,
+        secret_key=settings.secret_keys,
+        max_age=settings.max_age,
+        same_site=settings.same_site,
+        https_only=settings.https_only,
+    )
+    return store
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn app.main:app` works, but the app (and its store) is built only when
+    # asked for, so importing this module for `create_app` reads no environment.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,54 @@
+"""Rendering helpers shared by the routers: templates, the message page, absolute URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from app.config import Settings
+
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings the running app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def current_user(request: Request) -> dict[str, Any] | None:
+    """The signed-in user's claims kept in the session, or None."""
+    user = request.session.get("user")
+    return user if isinstance(user, dict) else None
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template with the signed-in user in its context."""
+    context.setdefault("user", current_user(request))
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def message_page(
+    request: Request, title: str, message: str, *, status_code: int, retry_login: bool = True
+) -> HTMLResponse:
+    """A plain page that says what went wrong and what to do next."""
+    return render(
+        request,
+        "message.html",
+        status_code=status_code,
+        title=title,
+        message=message,
+        retry_login=retry_login,
+    )
+
+
+def absolute_url(request: Request, route_name: str) -> str:
+    """A route's public URL: PUBLIC_BASE_URL if set (API Gateway stages), else the request's."""
+    base = settings_of(request).public_base_url
+    if base:
+        return base + str(request.app.url_path_for(route_name))
+    return str(request.url_for(route_name))

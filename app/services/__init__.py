@@ -1,0 +1,1 @@
+"""The app's services: the session store and the canned duels."""

@@ -1,0 +1,91 @@
+"""Start and stop a local OpenID Connect provider (oidc-provider-mock) on 127.0.0.1.
+
+It signs in anyone: its authorization page asks for a subject (any text, used as
+the email claim too) and accepts any client id, secret and redirect URI. It keeps
+its state in memory, so restarting it forgets issued tokens, not the app's sessions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from devservers.dynamodb import free_port
+
+
+@dataclass
+class OIDCProvider:
+    """A running provider: its issuer URL and process."""
+
+    issuer: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def metadata_url(self) -> str:
+        """The discovery document, what the app's OIDC_METADATA_URL points at."""
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    def stop(self) -> None:
+        """Terminate the provider and wait for it to exit."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _answers(metadata_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(metadata_url, timeout=1) as response:  # noqa: S310 - loopback
+            return "authorization_endpoint" in json.loads(response.read())
+    except (OSError, urllib.error.URLError, ValueError):
+        return False
+
+
+def start(*, port: int | None = None, timeout: float = 30.0) -> OIDCProvider:
+    """Start the provider on 127.0.0.1 and return once its discovery document answers."""
+    port = port or free_port()
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    provider = OIDCProvider(f"http://127.0.0.1:{port}", process)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"oidc-provider-mock exited with code {process.returncode}")
+        if _answers(provider.metadata_url):
+            return provider
+        time.sleep(0.1)
+    provider.stop()
+    raise RuntimeError(f"oidc-provider-mock did not answer on port {port} within {timeout}s")
+
+
+@contextlib.contextmanager
+def running(*, port: int | None = None) -> Iterator[OIDCProvider]:
+    """Context manager form of `start`: the provider is stopped on exit."""
+    provider = start(port=port)
+    try:
+        yield provider
+    finally:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    # `python -m devservers.oidc [PORT]`: run in the foreground until interrupted.
+    server = start(port=int(sys.argv[1]) if len(sys.argv) > 1 else 9400)
+    print(server.issuer, flush=True)
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        server.stop()

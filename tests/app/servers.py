@@ -1,0 +1,92 @@
+"""Real servers the app tests talk to: the OIDC provider, the app under uvicorn, tables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from devservers.dynamodb import DUMMY_CREDENTIALS, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"]
+
+
+def create_table(endpoint_url: str, name: str | None = None) -> str:
+    """Create a sessions table through the library's CLI, as the docs say; return its name."""
+    name = name or f"app-tests-{uuid.uuid4().hex[:10]}"
+    cli = Path(sys.executable).with_name("dynamodb-sessions")
+    if not _cli_available():  # TODO: remove once the CLI has landed
+        import boto3
+
+        boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION).create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return name
+    subprocess.run(
+        [
+            *(str(cli), "create-table", "--table-name", name),
+            *("--endpoint-url", endpoint_url, "--region", REGION),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **DUMMY_CREDENTIALS},
+        timeout=60,
+    )
+    return name
+
+
+def _cli_available() -> bool:
+    return (ROOT / "src" / "dynamodb_sessions" / "_cli.py").exists()
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str], *, port: int | None = None) -> Iterator[str]:
+    """Run the app under uvicorn in a subprocess with `env` added; yield its base URL."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **DUMMY_CREDENTIALS, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base_url + "/healthz", process)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"the app exited with code {process.returncode}:\n{stderr}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the app did not answer {url} within {timeout}s")
