@@ -78,6 +78,7 @@ def _list_tables_answers(endpoint_url: str) -> bool:
         headers={
             "X-Amz-Target": "DynamoDB_20120810.ListTables",
             "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Date": "20200101T000000Z",
             "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20200101/us-east-1/"
             "dynamodb/aws4_request, SignedHeaders=host, Signature=0",
         },

@@ -1,0 +1,156 @@
+"""The store contract, run against every store: MemoryStore, and DynamoDBStore on
+moto and on dynalite (real servers over HTTP, real boto3)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from dynamodb_sessions import DynamoDBStore, MemoryStore, SessionConflictError, SessionStoreError
+from tests.conftest import Clock
+
+pytestmark = pytest.mark.anyio
+
+Store = DynamoDBStore | MemoryStore
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex * 2
+
+
+async def test_missing_key_loads_as_none(any_store: Store) -> None:
+    assert await any_store.load(new_key()) is None
+
+
+async def test_created_session_loads_back(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"user": '"ann"', "n": "1"}, expires=int(clock()) + 60)
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"user": '"ann"', "n": "1"}
+    assert stored.expires == int(clock()) + 60
+    assert stored.created == int(clock())
+
+
+async def test_expired_session_is_absent_though_still_stored(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 10)
+    clock.advance(9)
+    assert await any_store.load(key) is not None
+    clock.advance(1)  # expires is the first second at which the session is dead
+    assert await any_store.load(key) is None
+
+
+async def test_update_writes_only_the_given_keys(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1", "b": "2", "c": "3"}, expires=int(clock()) + 60)
+    await any_store.update(
+        key, set={"a": "10", "d": "4"}, remove={"c"}, expected=None, expires=int(clock()) + 120
+    )
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"a": "10", "b": "2", "d": "4"}
+    assert stored.expires == int(clock()) + 120
+
+
+async def test_two_updates_of_different_keys_both_persist(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"x": "0"}, expires=int(clock()) + 60)
+    expires = int(clock()) + 60
+    await any_store.update(key, set={"a": "1"}, remove=(), expected={"a": None}, expires=expires)
+    await any_store.update(key, set={"b": "2"}, remove=(), expected={"b": None}, expires=expires)
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"x": "0", "a": "1", "b": "2"}
+
+
+async def test_update_with_stale_expectation_conflicts_and_writes_nothing(
+    any_store: Store, clock: Clock
+) -> None:
+    key = new_key()
+    expires = int(clock()) + 60
+    await any_store.create(key, data={"n": "1", "other": "1"}, expires=expires)
+    await any_store.update(key, set={"n": "2"}, remove=(), expected={"n": "1"}, expires=expires)
+    with pytest.raises(SessionConflictError) as caught:
+        await any_store.update(
+            key, set={"n": "2", "other": "9"}, remove=(), expected={"n": "1", "other": "1"},
+            expires=expires,
+        )
+    assert caught.value.keys == {"n"}
+    assert not caught.value.gone
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"n": "2", "other": "1"}
+
+
+async def test_update_expecting_absence_conflicts_when_key_exists(
+    any_store: Store, clock: Clock
+) -> None:
+    key = new_key()
+    await any_store.create(key, data={"k": '"v"'}, expires=int(clock()) + 60)
+    with pytest.raises(SessionConflictError) as caught:
+        await any_store.update(
+            key, set={"k": '"w"'}, remove=(), expected={"k": None}, expires=int(clock()) + 60
+        )
+    assert caught.value.keys == {"k"}
+
+
+async def test_update_never_resurrects_a_deleted_session(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
+    await any_store.delete(key)
+    with pytest.raises(SessionConflictError) as caught:
+        await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=9**9)
+    assert caught.value.gone
+    assert await any_store.load(key) is None
+
+
+async def test_update_never_resurrects_an_expired_session(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 5)
+    clock.advance(5)
+    with pytest.raises(SessionConflictError) as caught:
+        await any_store.update(
+            key, set={"a": "2"}, remove=(), expected=None, expires=int(clock()) + 60
+        )
+    assert caught.value.gone
+    assert await any_store.load(key) is None
+
+
+async def test_deleting_a_missing_key_is_fine(any_store: Store) -> None:
+    await any_store.delete(new_key())
+
+
+async def test_create_refuses_an_existing_live_key(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
+    with pytest.raises(SessionStoreError):
+        await any_store.create(key, data={"a": "2"}, expires=int(clock()) + 60)
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"a": "1"}
+
+
+async def test_create_may_reuse_the_key_of_an_expired_session(
+    any_store: Store, clock: Clock
+) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 1)
+    clock.advance(2)
+    await any_store.create(key, data={"b": "2"}, expires=int(clock()) + 60)
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"b": "2"}
+
+
+async def test_keys_with_dots_spaces_and_reserved_words(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    odd = {"a.b": "1", "with space": "2", "ttl": "3", "#x": "4", ":v0": "5", "data": "6"}
+    await any_store.create(key, data={}, expires=int(clock()) + 60)
+    await any_store.update(
+        key, set=odd, remove=(), expected=dict.fromkeys(odd), expires=int(clock()) + 60
+    )
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == odd
