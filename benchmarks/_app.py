@@ -1,0 +1,104 @@
+"""The endpoints every contender serves, and the settings they read from the environment.
+
+The harness starts each contender under uvicorn with these environment variables:
+
+* ``BENCH_ENDPOINT_URL``: the DynamoDB endpoint (the counting proxy), for DynamoDB contenders;
+* ``BENCH_TABLE``: the table name (already created by the harness, key ``session_id`` S);
+* ``BENCH_SKIP_PATHS``: ``1`` to let a contender skip the session on ``/nosession``.
+
+Endpoints (all answer JSON):
+
+* ``POST /login?user=NAME``: sets ``user``, an empty ``cart`` and ``counter`` 0;
+* ``GET /read``: the session's user, counter and cart length (user null when logged out);
+* ``POST /write?item=N``: appends ``N`` to the cart (the last 20 kept) and increments the
+  counter, answers the new counter; 401 when not logged in;
+* ``GET /nosession``: never touches the session;
+* ``POST /logout``: clears the session.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+CART_LIMIT = 20
+SECRET_KEY = "benchmark-secret-key-not-for-production"
+
+
+def endpoint_url() -> str:
+    return os.environ.get("BENCH_ENDPOINT_URL", "http://127.0.0.1:8000")
+
+
+def table_name() -> str:
+    return os.environ.get("BENCH_TABLE", "bench_sessions")
+
+
+def skip_paths_enabled() -> bool:
+    return os.environ.get("BENCH_SKIP_PATHS", "") == "1"
+
+
+def build_app(*, nested_mutation: bool) -> Starlette:
+    """The benchmark endpoints.
+
+    With ``nested_mutation`` the write endpoint appends to ``session["cart"]`` in place, as
+    dynamodb-sessions allows; otherwise it reassigns the list, which is what Starlette's
+    and starsessions' sessions need to notice the change.
+    """
+
+    async def login(request: Request) -> JSONResponse:
+        user = request.query_params.get("user", "anonymous")
+        session: dict[str, Any] = request.session
+        session.clear()
+        session["user"] = user
+        session["cart"] = []
+        session["counter"] = 0
+        return JSONResponse({"user": user})
+
+    async def read(request: Request) -> JSONResponse:
+        session = request.session
+        return JSONResponse(
+            {
+                "user": session.get("user"),
+                "counter": session.get("counter"),
+                "cart_len": len(session.get("cart", [])),
+            }
+        )
+
+    async def write(request: Request) -> JSONResponse:
+        session = request.session
+        user = session.get("user")
+        if user is None:
+            return JSONResponse({"error": "not logged in"}, status_code=401)
+        item = int(request.query_params.get("item", "0"))
+        if nested_mutation:
+            cart = session["cart"]
+            cart.append(item)
+            if len(cart) > CART_LIMIT:
+                del cart[0]
+        else:
+            cart = [*session.get("cart", []), item][-CART_LIMIT:]
+            session["cart"] = cart
+        session["counter"] = int(session.get("counter", 0)) + 1
+        return JSONResponse({"user": user, "counter": session["counter"]})
+
+    async def nosession(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    async def logout(request: Request) -> JSONResponse:
+        request.session.clear()
+        return JSONResponse({"ok": True})
+
+    return Starlette(
+        routes=[
+            Route("/login", login, methods=["POST"]),
+            Route("/read", read, methods=["GET"]),
+            Route("/write", write, methods=["POST"]),
+            Route("/nosession", nosession, methods=["GET"]),
+            Route("/logout", logout, methods=["POST"]),
+        ]
+    )

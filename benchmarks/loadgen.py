@@ -1,0 +1,277 @@
+"""Load generator: N virtual users, each with its own cookie jar, on a fixed request mix.
+
+Each user logs in, then (after the harness's ``on_start`` hook, which resets the counters)
+runs the mix (70% read, 20% write, 10% no-session by default) until the deadline, one
+request at a time. Correctness is checked as it goes:
+
+* every read and write must answer for the user's own name (else ``wrong_user``);
+* the counter must equal the number of writes the user saw acknowledged (a write that
+  failed or was cancelled may or may not have landed; it is allowed for once) - fewer is
+  a lost update, more is a phantom update;
+* a logged-in user must never see an empty session (``session_lost``).
+
+After the ``on_end`` hook every user reads its counter once more, logs out, checks that a
+read shows no user, and replays its old cookie from a fresh jar to see whether the server
+still honours it (``old_cookie_revoked``).
+
+Optional probers run beside the users (the event-loop-block test): one without a cookie
+and one logged in, both calling ``/nosession`` back to back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+DEFAULT_MIX: tuple[tuple[str, int], ...] = (("read", 70), ("write", 20), ("nosession", 10))
+
+
+@dataclass
+class LoadConfig:
+    base_url: str
+    users: int = 32
+    duration: float = 10.0
+    mix: tuple[tuple[str, int], ...] = DEFAULT_MIX
+    seed: int = 1
+    timeout: float = 30.0
+    grace: float = 15.0  # after the deadline, in-flight requests get this long, then cancelled
+    probes: bool = False
+    probe_interval: float = 0.01
+
+
+@dataclass
+class Correctness:
+    lost_updates: int = 0
+    phantom_updates: int = 0
+    wrong_user: int = 0
+    session_lost: int = 0
+    final_counter_mismatch: int = 0
+    logout_failed: int = 0
+    old_cookie_revoked: int = 0
+    old_cookie_still_valid: int = 0
+    acked_writes: int = 0
+
+    def ok(self) -> bool:
+        return (
+            self.lost_updates == 0
+            and self.phantom_updates == 0
+            and self.wrong_user == 0
+            and self.session_lost == 0
+            and self.final_counter_mismatch == 0
+            and self.logout_failed == 0
+        )
+
+
+@dataclass
+class LoadResult:
+    elapsed: float = 0.0
+    requests: int = 0
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    cancelled: int = 0
+    correctness: Correctness = field(default_factory=Correctness)
+    probe_latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    login_failures: int = 0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status.startswith("5"))
+
+    @property
+    def client_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status.startswith("4"))
+
+
+class _User:
+    def __init__(self, index: int, config: LoadConfig) -> None:
+        self.name = f"user{index:03d}"
+        self.rng = random.Random(config.seed * 1000 + index)
+        self.client = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
+        self.expected = 0
+        self.uncertain = 0
+        self.logged_in = False
+
+    def check_counter(self, counter: int, result: LoadResult) -> None:
+        low, high = self.expected, self.expected + self.uncertain
+        if counter < low:
+            result.correctness.lost_updates += low - counter
+        elif counter > high:
+            result.correctness.phantom_updates += counter - high
+        self.expected = counter
+        self.uncertain = 0
+
+
+def _mix_chooser(mix: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
+    return [name for name, _ in mix], [weight for _, weight in mix]
+
+
+async def _login(user: _User, result: LoadResult) -> None:
+    response = await user.client.post("/login", params={"user": user.name})
+    if response.status_code != 200 or response.json().get("user") != user.name:
+        result.login_failures += 1
+        return
+    user.logged_in = True
+    user.expected = 0
+    user.uncertain = 0
+
+
+async def _one_request(user: _User, op: str, result: LoadResult, seq: int) -> None:
+    start = time.perf_counter()
+    try:
+        if op == "read":
+            response = await user.client.get("/read")
+        elif op == "write":
+            user.uncertain += 1  # until acknowledged
+            response = await user.client.post("/write", params={"item": seq})
+        else:
+            response = await user.client.get("/nosession")
+    except httpx.HTTPError as exc:
+        result.errors[type(exc).__name__] += 1
+        return
+    finally:
+        result.latencies[op].append(time.perf_counter() - start)
+        result.requests += 1
+    result.statuses[str(response.status_code)] += 1
+    if response.status_code == 401 and op == "write":
+        user.uncertain -= 1
+        result.correctness.session_lost += 1
+        return
+    if response.status_code != 200:
+        return
+    if op == "nosession":
+        return
+    body: dict[str, Any] = response.json()
+    if body.get("user") != user.name:
+        if body.get("user") is None:
+            result.correctness.session_lost += 1
+        else:
+            result.correctness.wrong_user += 1
+        return
+    if op == "write":
+        user.uncertain -= 1
+        result.correctness.acked_writes += 1
+        counter = int(body["counter"])
+        # The write itself is the one expected increment; earlier unacknowledged ones may
+        # or may not have landed.
+        low = user.expected + 1
+        high = low + user.uncertain
+        if counter < low:
+            result.correctness.lost_updates += low - counter
+        elif counter > high:
+            result.correctness.phantom_updates += counter - high
+        user.expected = counter
+        user.uncertain = 0
+    else:
+        user.check_counter(int(body["counter"]), result)
+
+
+async def _run_user(user: _User, config: LoadConfig, deadline: float, result: LoadResult) -> None:
+    names, weights = _mix_chooser(config.mix)
+    seq = 0
+    while time.monotonic() < deadline:
+        op = user.rng.choices(names, weights)[0]
+        seq += 1
+        await _one_request(user, op, result, seq)
+
+
+async def _probe(
+    client: httpx.AsyncClient, label: str, config: LoadConfig, deadline: float, result: LoadResult
+) -> None:
+    while time.monotonic() < deadline:
+        start = time.perf_counter()
+        try:
+            response = await client.get("/nosession")
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            result.errors[f"probe:{type(exc).__name__}"] += 1
+        result.probe_latencies[label].append(time.perf_counter() - start)
+        await asyncio.sleep(config.probe_interval)
+
+
+async def _verify(user: _User, config: LoadConfig, result: LoadResult) -> None:
+    c = result.correctness
+    try:
+        body = (await user.client.get("/read")).json()
+        if body.get("user") != user.name:
+            c.session_lost += 1
+        else:
+            counter = int(body["counter"])
+            if not user.expected <= counter <= user.expected + user.uncertain:
+                c.final_counter_mismatch += 1
+                if counter < user.expected:
+                    c.lost_updates += user.expected - counter
+        old_cookies = httpx.Cookies(user.client.cookies)
+        logout = await user.client.post("/logout")
+        after = (await user.client.get("/read")).json()
+        if logout.status_code != 200 or after.get("user") is not None:
+            c.logout_failed += 1
+        async with httpx.AsyncClient(
+            base_url=config.base_url, timeout=config.timeout, cookies=old_cookies
+        ) as replay:
+            replayed = (await replay.get("/read")).json()
+        if replayed.get("user") is None:
+            c.old_cookie_revoked += 1
+        else:
+            c.old_cookie_still_valid += 1
+    except (httpx.HTTPError, ValueError) as exc:
+        result.errors[f"verify:{type(exc).__name__}"] += 1
+
+
+async def run_load(
+    config: LoadConfig,
+    on_start: Callable[[], Awaitable[None]],
+    on_end: Callable[[], Awaitable[None]],
+) -> LoadResult:
+    """Log every user in, call ``on_start``, run the mix, call ``on_end``, then verify."""
+    result = LoadResult()
+    all_users = [_User(i, config) for i in range(config.users)]
+    users = all_users
+    probers: list[tuple[str, httpx.AsyncClient]] = []
+    try:
+        await asyncio.gather(*(_login(u, result) for u in users))
+        users = [u for u in users if u.logged_in]
+        if config.probes:
+            anonymous = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
+            with_cookie = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
+            await with_cookie.post("/login", params={"user": "prober"})
+            probers = [("no_cookie", anonymous), ("with_cookie", with_cookie)]
+        await on_start()
+        start = time.monotonic()
+        deadline = start + config.duration
+        tasks = [asyncio.ensure_future(_run_user(u, config, deadline, result)) for u in users]
+        tasks += [
+            asyncio.ensure_future(_probe(client, label, config, deadline, result))
+            for label, client in probers
+        ]
+        done, pending = await asyncio.wait(tasks, timeout=config.duration + config.grace)
+        for task in pending:
+            task.cancel()
+        result.cancelled = len(pending)
+        if pending:
+            await asyncio.wait(pending)
+        for task in done:
+            if task.exception() is not None:
+                result.errors[f"task:{type(task.exception()).__name__}"] += 1
+        result.elapsed = time.monotonic() - start
+        await on_end()
+        sem = asyncio.Semaphore(8)
+
+        async def verify(user: _User) -> None:
+            async with sem:
+                await _verify(user, config, result)
+
+        await asyncio.gather(*(verify(u) for u in users))
+    finally:
+        for u in all_users:
+            await u.client.aclose()
+        for _, client in probers:
+            await client.aclose()
+    return result
