@@ -33,7 +33,9 @@ async def test_created_session_loads_back(any_store: Store, clock: Clock) -> Non
     assert stored.created == int(clock())
 
 
-async def test_expired_session_is_absent_though_still_stored(any_store: Store, clock: Clock) -> None:
+async def test_expired_session_is_absent_though_still_stored(
+    any_store: Store, clock: Clock
+) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 10)
     clock.advance(9)
@@ -74,7 +76,10 @@ async def test_update_with_stale_expectation_conflicts_and_writes_nothing(
     await any_store.update(key, set={"n": "2"}, remove=(), expected={"n": "1"}, expires=expires)
     with pytest.raises(SessionConflictError) as caught:
         await any_store.update(
-            key, set={"n": "2", "other": "9"}, remove=(), expected={"n": "1", "other": "1"},
+            key,
+            set={"n": "2", "other": "9"},
+            remove=(),
+            expected={"n": "1", "other": "1"},
             expires=expires,
         )
     assert caught.value.keys == {"n"}

@@ -218,7 +218,7 @@ class _UpdateBuilder:
     keys may contain dots, spaces or reserved words."""
 
     def __init__(self, now: int, expires: int) -> None:
-        self.names: dict[str, str] = {"#d": "data", "#ttl": "ttl"}
+        self.names: dict[str, str] = {"#ttl": "ttl"}
         self.values: dict[str, Any] = {
             ":now": {"N": str(now)},
             ":ttl": {"N": str(expires)},
@@ -231,6 +231,7 @@ class _UpdateBuilder:
             placeholder = f"#k{len(self._placeholders)}"
             self._placeholders[session_key] = placeholder
             self.names[placeholder] = session_key
+            self.names["#d"] = "data"  # only when used: DynamoDB refuses unused names
         return "#d." + self._placeholders[session_key]
 
     def _value(self, text: str) -> str:

@@ -1,0 +1,264 @@
+"""The Lambda handler with API Gateway HTTP API (v2) and REST API (v1) event payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+from dynamodb_sessions import DynamoDBStore
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from app.config import Settings
+from app.services import session_store
+
+from .conftest import SECRET
+
+HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+Event = dict[str, Any]
+Handler = Any  # mangum.Mangum, untyped
+
+
+def v2_event(
+    method: str, path: str, *, query: str = "", cookies: list[str] | None = None, body: str = ""
+) -> Event:
+    """An HTTP API (payload format 2.0) event: cookies come in their own array."""
+    event: Event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": {"host": HOST, "x-forwarded-proto": "https", "x-forwarded-port": "443"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": HOST,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1"}
+            | {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
+            "requestId": "request-id",
+            "routeKey": "$default",
+            "stage": "$default",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if body:
+        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
+    return event
+
+
+def v1_event(
+    method: str, path: str, *, query: str = "", cookies: list[str] | None = None, body: str = ""
+) -> Event:
+    """A REST API (payload format 1.0) event: cookies come in the Cookie header."""
+    params = dict(pair.split("=", 1) for pair in query.split("&")) if query else None
+    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
+    if cookies:
+        headers["Cookie"] = "; ".join(cookies)
+    if body:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": params,
+        "multiValueQueryStringParameters": {k: [v] for k, v in params.items()} if params else None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/Prod{path}",
+            "stage": "Prod",
+            "identity": {"sourceIp": "203.0.113.7"},
+        },
+        "body": body or None,
+        "isBase64Encoded": False,
+    }
+
+
+def set_cookies(result: Event) -> list[str]:
+    """Every Set-Cookie of a handler result, wherever the payload format puts them."""
+    if "cookies" in result:
+        return list(result["cookies"])
+    multi = result.get("multiValueHeaders", {}).get("set-cookie", [])
+    single = result.get("headers", {}).get("set-cookie")
+    return list(multi) + ([single] if single else [])
+
+
+class Browser:
+    """Keeps cookies between invocations, as a browser in front of API Gateway would."""
+
+    def __init__(self, handler: Handler, make_event: Any) -> None:
+        self.handler = handler
+        self.make_event = make_event
+        self.jar: dict[str, str] = {"analytics": "xyz", "theme": "light"}
+
+    def __call__(self, method: str, path: str, *, query: str = "", body: str = "") -> Event:
+        cookies = [f"{name}={value}" for name, value in self.jar.items()]
+        event = self.make_event(method, path, query=query, cookies=cookies, body=body)
+        result: Event = self.handler(event, None)
+        for header in set_cookies(result):
+            name, _, rest = header.partition("=")
+            value = rest.split(";")[0]
+            if "max-age=0" in header.lower() or not value or value == '""':
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = value
+        return result
+
+
+def location(result: Event) -> str:
+    location: str = result["headers"]["location"]
+    return location
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    """The variables template.yaml gives the function, pointed at moto and the provider."""
+    assert settings.oidc is not None and settings.endpoint_url is not None
+    variables = {
+        "USE_DYNAMODB_SESSIONS": "true",
+        "SESSION_TABLE_NAME": settings.table_name,
+        "SESSION_FALLBACK_TO_MEMORY": "false",
+        "SESSION_SECRET_KEY": SECRET,
+        "AWS_ENDPOINT_URL_DYNAMODB": settings.endpoint_url,
+        "AWS_REGION": "us-east-1",
+        "OIDC_METADATA_URL": settings.oidc.metadata_url,
+        "OIDC_CLIENT_ID": settings.oidc.client_id,
+        "OIDC_CLIENT_SECRET": "llm-duel-secret",
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def built_stores(monkeypatch: pytest.MonkeyPatch) -> list[DynamoDBStore]:
+    """Every DynamoDBStore the app builds, in order."""
+    built: list[DynamoDBStore] = []
+    original = session_store.build_dynamodb_store
+
+    def counting(settings: Settings) -> DynamoDBStore:
+        built.append(original(settings))
+        return built[-1]
+
+    monkeypatch.setattr(session_store, "build_dynamodb_store", counting)
+    return built
+
+
+@pytest.fixture
+def handler(lambda_env: None, built_stores: list[DynamoDBStore]) -> Iterator[Handler]:
+    """`app.lambda_handler.handler`, imported afresh: a new container's cold start."""
+    sys.modules.pop("app.lambda_handler", None)
+    loop = asyncio.new_event_loop()  # Mangum runs each invocation on the current loop
+    asyncio.set_event_loop(loop)
+    try:
+        yield importlib.import_module("app.lambda_handler").handler
+    finally:
+        sys.modules.pop("app.lambda_handler", None)
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture
+def provider_browser() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+def sign_in(browser: Browser, provider: httpx.Client, sub: str) -> Event:
+    login = browser("GET", "/login")
+    assert login["statusCode"] == 302
+    consent = provider.post(location(login), data={"sub": sub})
+    assert consent.status_code == 302
+    callback = urlsplit(consent.headers["location"])
+    return browser("GET", callback.path, query=callback.query)
+
+
+@pytest.mark.parametrize("make_event", [v2_event, v1_event], ids=["http-api-v2", "rest-v1"])
+def test_sign_in_and_vote_through_lambda(
+    handler: Handler, make_event: Any, provider_browser: httpx.Client
+) -> None:
+    browser = Browser(handler, make_event)
+
+    callback = sign_in(browser, provider_browser, "lambda@example.com")
+
+    assert callback["statusCode"] == 303, callback["body"]
+    assert "session" in browser.jar
+    vote = browser("POST", "/vote", body=urlencode({"duel_id": "name-a-cat", "choice": "b"}))
+    assert vote["statusCode"] == 303
+    page = browser("GET", "/")
+    assert "lambda@example.com" in page["body"]
+    assert "you chose <strong>B</strong>" in page["body"]
+    # The unrelated cookies rode along in the same array/header and are untouched.
+    assert browser.jar["analytics"] == "xyz"
+
+
+def test_v2_cookies_array_and_several_set_cookies(handler: Handler) -> None:
+    async def two_cookies(request: Request) -> PlainTextResponse:
+        request.session["seen"] = request.cookies.get("analytics")
+        response = PlainTextResponse("ok")
+        response.set_cookie("theme", "dark")
+        response.set_cookie("banner", "closed")
+        return response
+
+    handler.app.add_route("/two-cookies", two_cookies)
+
+    result = handler(v2_event("GET", "/two-cookies", cookies=["analytics=xyz", "x=1"]), None)
+
+    names = sorted(cookie.split("=")[0] for cookie in result["cookies"])
+    assert names == ["banner", "session", "theme"]
+    assert "set-cookie" not in result["headers"]
+
+
+def test_v1_several_set_cookies_in_multi_value_headers(handler: Handler) -> None:
+    async def two_cookies(request: Request) -> PlainTextResponse:
+        request.session["seen"] = True
+        response = PlainTextResponse("ok")
+        response.set_cookie("theme", "dark")
+        return response
+
+    handler.app.add_route("/two-cookies", two_cookies)
+
+    result = handler(v1_event("GET", "/two-cookies", cookies=["analytics=xyz"]), None)
+
+    names = sorted(cookie.split("=")[0] for cookie in result["multiValueHeaders"]["set-cookie"])
+    assert names == ["session", "theme"]
+
+
+def test_store_and_client_are_built_once_per_container(
+    handler: Handler, built_stores: list[DynamoDBStore]
+) -> None:
+    store = handler.app.state.session_store
+    client = store.client
+
+    for _ in range(5):
+        assert handler(v2_event("GET", "/healthz"), None)["statusCode"] == 200
+
+    assert built_stores == [store]
+    assert store.client is client
+
+
+def test_public_base_url_puts_the_stage_in_redirects(
+    handler: Handler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del handler  # only its environment is needed: build a second container
+    monkeypatch.setenv("PUBLIC_BASE_URL", f"https://{HOST}/Prod")
+    sys.modules.pop("app.lambda_handler", None)
+    session_store.reset_session_store_instance()
+    staged = importlib.import_module("app.lambda_handler").handler
+
+    login = staged(v1_event("GET", "/login"), None)
+
+    assert login["statusCode"] == 302
+    redirect_uri = parse_qs(urlsplit(location(login)).query)["redirect_uri"]
+    assert redirect_uri == [f"https://{HOST}/Prod/auth/callback"]

@@ -1,0 +1,380 @@
+"""DynamoDBSessionMiddleware end to end: real boto3 against moto and dynalite.
+
+Each test runs on both servers. DynamoDB requests are counted per HTTP request,
+as the servers see them, and asserted: they are deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from dynamodb_sessions import DynamoDBStore
+from tests.conftest import Clock, RequestCounter
+from tests.sessions_app import make_app, request_var
+
+COOKIE_RE = re.compile(r"session=([^;]+); path=/; Max-Age=1209600; httponly; samesite=lax; secure$")
+
+
+@pytest.fixture
+def options() -> dict[str, Any]:
+    return {}
+
+
+@pytest.fixture
+def client(dynamodb_store: DynamoDBStore, options: dict[str, Any]) -> Iterator[TestClient]:
+    with TestClient(make_app(dynamodb_store, **options), base_url="https://testserver") as c:
+        yield c
+
+
+def session_cookie(response: Any) -> str:
+    match = COOKIE_RE.match(response.headers["set-cookie"])
+    assert match, response.headers["set-cookie"]
+    return match.group(1)
+
+
+def item_for(store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
+    session_id = cookie.split(".")[0]
+    key = hashlib.sha256(session_id.encode()).hexdigest()
+    response = store.client.get_item(
+        TableName=store.table_name, Key={"session_id": {"S": key}}, ConsistentRead=True
+    )
+    return response.get("Item")
+
+
+def test_new_session_cookie_is_signed_random_id_with_secure_flags(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    response = client.post("/set", json={"user": "ann"})
+    assert response.status_code == 200
+    assert counter.take() == {"PutItem": 1}
+    cookie = session_cookie(response)
+    session_id, _timestamp, _signature = cookie.split(".")
+    assert len(session_id) == 43  # 32 random bytes: 256 bits
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"] == {"M": {"user": {"S": '"ann"'}}}  # JSON text, never pickle
+    assert "ttl" in item
+    assert session_id not in json.dumps(item)  # only the hash is stored
+
+
+def test_stored_key_is_the_sha256_of_the_id_and_ttl_is_idle_expiry(
+    client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1}))
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["session_id"]["S"] == hashlib.sha256(cookie.split(".")[0].encode()).hexdigest()
+    assert int(item["ttl"]["N"]) == int(clock()) + 14 * 24 * 3600
+
+
+def test_session_round_trips(client: TestClient, counter: RequestCounter) -> None:
+    client.post("/set", json={"user": "ann", "prefs": {"theme": "dark"}})
+    counter.take()
+    response = client.get("/read")
+    assert response.json() == {"user": "ann", "prefs": {"theme": "dark"}}
+    assert counter.take() == {"GetItem": 1}  # read-only: one read, no write
+    assert "set-cookie" not in response.headers
+    assert response.headers["vary"] == "Cookie"
+
+
+def test_no_cookie_and_untouched_session_costs_nothing(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    response = client.get("/none")
+    assert response.status_code == 200
+    assert counter.total == 0
+    assert "set-cookie" not in response.headers
+    assert "vary" not in response.headers
+
+
+def test_empty_new_session_is_never_written(client: TestClient, counter: RequestCounter) -> None:
+    response = client.get("/read")
+    assert response.json() == {}
+    assert counter.total == 0
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"session=garbage",
+        b"session=",
+        b"session",
+        b"session=a.b.c",
+        b"session=" + b"x" * 5000,
+        b"session=\xc3\xa9\xff\x00",
+        b"session=null",
+        b'other=1; session="quoted"; ;;==',
+    ],
+)
+def test_bad_cookie_gives_a_fresh_session_and_no_store_call(
+    client: TestClient, counter: RequestCounter, header: bytes
+) -> None:
+    response = client.get("/read", headers={"cookie": header})
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert counter.total == 0
+
+
+def test_forged_and_truncated_cookies_cost_nothing(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"user": "ann"}))
+    counter.take()
+    session_id, timestamp, signature = cookie.split(".")
+    other = "B" if session_id[0] == "A" else "A"
+    forged = [
+        f"{other}{session_id[1:]}.{timestamp}.{signature}",
+        f"{session_id}.{timestamp}.{signature[:-2]}",
+        cookie[:-1],
+        f"{session_id}.{timestamp}",
+    ]
+    for value in forged:
+        client.cookies.clear()
+        client.cookies.set("session", value)
+        response = client.get("/read")
+        assert response.status_code == 200
+        assert response.json() == {}, (value, cookie)
+    assert counter.total == 0
+
+
+def test_cookie_signed_with_another_key_is_rejected(
+    dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    with TestClient(make_app(dynamodb_store, secret_key="one"), base_url="https://t") as first:
+        cookie = session_cookie(first.post("/set", json={"user": "ann"}))
+    counter.take()
+    with TestClient(make_app(dynamodb_store, secret_key="two"), base_url="https://t") as second:
+        second.cookies.set("session", cookie)
+        assert second.get("/read").json() == {}
+    assert counter.total == 0
+
+
+def test_key_rotation_first_key_signs_all_keys_verify(dynamodb_store: DynamoDBStore) -> None:
+    with TestClient(make_app(dynamodb_store, secret_key="old"), base_url="https://t") as before:
+        old_cookie = session_cookie(before.post("/set", json={"user": "ann"}))
+    rotated = make_app(dynamodb_store, secret_key=["new", "old"])
+    with TestClient(rotated, base_url="https://t") as after:
+        after.cookies.set("session", old_cookie)
+        assert after.get("/read").json() == {"user": "ann"}
+        new_cookie = session_cookie(after.post("/set", json={"more": 1}))
+    with TestClient(make_app(dynamodb_store, secret_key="new"), base_url="https://t") as only_new:
+        only_new.cookies.set("session", new_cookie)
+        assert only_new.get("/read").json() == {"user": "ann", "more": 1}
+
+
+def test_unknown_id_is_never_adopted(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"user": "ann"}))
+    client.post("/logout")
+    counter.take()
+    client.cookies.set("session", cookie)  # a validly signed id whose session is gone
+    response = client.post("/set", json={"user": "mallory"})
+    assert counter.take() == {"GetItem": 1, "PutItem": 1}
+    new_cookie = session_cookie(response)
+    assert new_cookie.split(".")[0] != cookie.split(".")[0]
+    assert item_for(dynamodb_store, cookie) is None
+
+
+def test_expired_item_still_in_table_is_never_served(
+    client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"user": "ann"}))
+    clock.advance(14 * 24 * 3600)
+    assert item_for(dynamodb_store, cookie) is not None  # local servers never delete
+    client.cookies.set("session", cookie)
+    response = client.get("/read")
+    assert response.json() == {}
+    # The stale cookie is dropped so later requests don't pay for a read.
+    assert "expires=Thu, 01 Jan 1970" in response.headers["set-cookie"]
+
+
+def test_write_sends_one_update_with_only_the_changed_key(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1, "b": 2}))
+    counter.take()
+    response = client.post("/set", json={"b": 3})
+    assert response.json() == {"a": 1, "b": 3}
+    assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert session_cookie(response) != ""  # re-issued: Max-Age slides with the write
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"]["M"] == {"a": {"S": "1"}, "b": {"S": "3"}}
+
+
+def test_nested_mutation_is_saved_without_mark_modified(client: TestClient) -> None:
+    client.post("/set", json={"cart": []})
+    client.post("/append", json="apple")
+    client.post("/append", json="pear")
+    assert client.get("/read").json() == {"cart": ["apple", "pear"]}
+
+
+@pytest.mark.parametrize("options", [{"refresh_interval": 3600}])
+def test_sliding_expiry_refreshes_at_most_once_per_window(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter, clock: Clock
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1}))
+    counter.take()
+    clock.advance(3599)
+    assert "set-cookie" not in client.get("/read").headers
+    assert counter.take() == {"GetItem": 1}
+    clock.advance(1)
+    response = client.get("/read")
+    assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
+    assert session_cookie(response).split(".")[0] == cookie.split(".")[0]
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert int(item["ttl"]["N"]) == int(clock()) + 14 * 24 * 3600
+    counter.take()
+    assert client.get("/read").json() == {"a": 1}
+    assert counter.take() == {"GetItem": 1}
+
+
+@pytest.mark.parametrize("options", [{"absolute_lifetime": 100, "refresh_interval": 0}])
+def test_absolute_lifetime_caps_the_sliding_expiry(
+    client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1}))
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert int(item["ttl"]["N"]) == int(clock()) + 100
+    clock.advance(99)
+    assert client.get("/read").json() == {"a": 1}
+    clock.advance(1)
+    assert client.get("/read").json() == {}
+
+
+def test_logout_deletes_the_item_and_expires_the_cookie(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"user": "ann"}))
+    counter.take()
+    response = client.post("/logout")
+    assert counter.take() == {"GetItem": 1, "DeleteItem": 1}
+    assert response.headers["set-cookie"] == (
+        "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; "
+        "samesite=lax; secure"
+    )
+    assert item_for(dynamodb_store, cookie) is None
+
+
+def test_regenerate_id_moves_the_data_and_kills_the_old_cookie(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    old = session_cookie(client.post("/set", json={"cart": ["apple"]}))
+    counter.take()
+    new = session_cookie(client.post("/login?user=ann"))
+    assert counter.take() == {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}
+    assert new.split(".")[0] != old.split(".")[0]
+    assert item_for(dynamodb_store, old) is None
+    assert client.get("/read").json() == {"cart": ["apple"], "user": "ann"}
+    client.cookies.clear()
+    client.cookies.set("session", old)  # the attacker's fixed id is dead
+    assert client.get("/read").json() == {}
+
+
+def test_nothing_is_saved_when_the_app_answers_5xx(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    client.post("/set", json={"a": 1})
+    counter.take()
+    response = client.post("/fail")
+    assert response.status_code == 500
+    assert counter.take() == {"GetItem": 1}
+    assert client.get("/read").json() == {"a": 1}
+
+
+def test_too_large_session_is_refused_and_stored_state_kept(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    client.post("/set", json={"a": 1})
+    counter.take()
+    response = client.post("/big")
+    assert response.status_code == 413
+    assert "Traceback" not in response.text
+    assert counter.take() == {"GetItem": 1}
+    assert client.get("/read").json() == {"a": 1}
+
+
+def test_nested_growth_past_the_limit_is_refused_at_save(client: TestClient) -> None:
+    client.post("/set", json={"cart": []})
+    response = client.post("/nested-big")
+    assert response.status_code == 413  # the app's 200 never reaches the client
+    assert client.get("/read").json() == {"cart": []}
+
+
+def test_value_json_cannot_encode_is_a_clear_error_not_a_traceback(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    response = client.post("/not-json")
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error\n"
+    assert counter.total == 0
+
+
+def test_context_var_set_in_endpoint_is_visible_to_the_caller(
+    dynamodb_store: DynamoDBStore,
+) -> None:
+    # A pure ASGI middleware runs the app in the caller's context; BaseHTTPMiddleware
+    # would run it in another task and lose the value.
+    seen: list[str] = []
+    app = make_app(dynamodb_store)
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        if scope["type"] == "http":
+            seen.append(request_var.get())
+
+    with TestClient(outer, base_url="https://t") as c:
+        assert c.post("/context-var").status_code == 200
+    assert seen == ["set-in-endpoint"]
+
+
+@pytest.mark.parametrize("options", [{"skip_paths": ["/skip"]}])
+def test_skip_paths_never_load_the_session(client: TestClient, counter: RequestCounter) -> None:
+    client.post("/set", json={"a": 1})
+    counter.take()
+    assert client.get("/skip/none").status_code == 200
+    assert counter.total == 0
+    response = client.get("/skip/read")
+    assert response.status_code == 500  # a programming error, named in the log
+    assert counter.total == 0
+
+
+@pytest.mark.parametrize("options", [{"https_only": False}])  # the test client's ws:// URL
+def test_websocket_reads_and_saves_an_existing_session(client: TestClient) -> None:
+    client.post("/set", json={"a": 1})
+    with client.websocket_connect("/ws") as ws:
+        assert ws.receive_json() == {"a": 1}
+    assert client.get("/read").json() == {"a": 1, "ws": True}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {
+            "https_only": False,
+            "same_site": "strict",
+            "domain": "example.com",
+            "partitioned": True,
+            "path": "/app",
+            "session_cookie": "sid",
+            "max_age": None,
+        }
+    ],
+)
+def test_cookie_options_follow_starlette(client: TestClient) -> None:
+    response = client.post("/set", json={"a": 1})
+    assert re.fullmatch(
+        r"sid=[^;]+; path=/app; httponly; samesite=strict; domain=example.com; partitioned",
+        response.headers["set-cookie"],
+    )

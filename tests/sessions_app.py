@@ -1,0 +1,115 @@
+"""A small Starlette app whose endpoints each exercise one session scenario."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from dynamodb_sessions import DynamoDBSessionMiddleware, SessionStore
+
+request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
+
+
+async def no_session(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def read(request: Request) -> Response:
+    return JSONResponse(dict(request.session))
+
+
+async def set_values(request: Request) -> Response:
+    values: dict[str, Any] = await request.json()
+    for key, value in values.items():
+        request.session[key] = value
+    return JSONResponse(dict(request.session))
+
+
+async def append(request: Request) -> Response:
+    # A nested change: no __setitem__ on the session itself.
+    item = await request.json()
+    request.session["cart"].append(item)
+    return JSONResponse(request.session["cart"])
+
+
+async def increment(request: Request) -> Response:
+    request.session["n"] = request.session.get("n", 0) + 1
+    return JSONResponse(request.session["n"])
+
+
+async def login(request: Request) -> Response:
+    request.session.regenerate_id()
+    request.session["user"] = request.query_params.get("user", "ann")
+    return PlainTextResponse("logged in")
+
+
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return PlainTextResponse("logged out")
+
+
+async def fail(request: Request) -> Response:
+    request.session["written"] = True
+    return PlainTextResponse("failed", status_code=500)
+
+
+async def big(request: Request) -> Response:
+    request.session["blob"] = "x" * int(request.query_params.get("size", "500000"))
+    return PlainTextResponse("stored")
+
+
+async def nested_big(request: Request) -> Response:
+    request.session["cart"].append("x" * 420_000)
+    return PlainTextResponse("stored")
+
+
+async def not_json(request: Request) -> Response:
+    request.session["when"] = datetime.datetime(2026, 1, 1)
+    return PlainTextResponse("stored")
+
+
+async def context_var(request: Request) -> Response:
+    request_var.set("set-in-endpoint")
+    request.session["cv"] = 1
+    return PlainTextResponse("ok")
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_json(dict(websocket.session))
+    websocket.session["ws"] = True
+    await websocket.close()
+
+
+routes = [
+    Route("/none", no_session),
+    Route("/skip/none", no_session),
+    Route("/skip/read", read),
+    Route("/read", read),
+    Route("/set", set_values, methods=["POST"]),
+    Route("/append", append, methods=["POST"]),
+    Route("/incr", increment, methods=["POST"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/fail", fail, methods=["POST"]),
+    Route("/big", big, methods=["POST"]),
+    Route("/nested-big", nested_big, methods=["POST"]),
+    Route("/not-json", not_json, methods=["POST"]),
+    Route("/context-var", context_var, methods=["POST"]),
+    WebSocketRoute("/ws", websocket_endpoint),
+]
+
+
+def make_app(store: SessionStore, **options: Any) -> Starlette:
+    """The test app behind DynamoDBSessionMiddleware with `options`."""
+    app = Starlette(routes=routes)
+    options.setdefault("secret_key", "test-secret")
+    app.add_middleware(DynamoDBSessionMiddleware, store=store, **options)
+    return app
