@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
 from fastapi import APIRouter
 from joserfc.errors import JoseError
@@ -60,7 +59,7 @@ async def login(request: Request) -> Response:
         response: Response = await client.authorize_redirect(
             request, absolute_url(request, "auth_callback")
         )
-    except httpx.HTTPError as exc:
+    except oidc.PROVIDER_ERRORS as exc:
         return _provider_unreachable(request, exc)
     return response
 
@@ -100,7 +99,7 @@ async def auth_callback(request: Request) -> Response:
             "The sign-in provider's answer could not be verified. Please sign in again.",
             status_code=400,
         )
-    except httpx.HTTPError as exc:
+    except oidc.PROVIDER_ERRORS as exc:
         return _provider_unreachable(request, exc)
     _start_signed_in_session(request, dict(claims), token.get("id_token"))
     return RedirectResponse(request.url_for("index"), status_code=303)
@@ -141,7 +140,7 @@ async def logout(request: Request) -> Response:
                 return_to=absolute_url(request, "index"),
                 id_token=id_token if isinstance(id_token, str) else None,
             )
-        except httpx.HTTPError as exc:
+        except oidc.PROVIDER_ERRORS as exc:
             logger.warning("OIDC metadata unreachable at logout: %r", exc)
             provider_url = None
         target = provider_url or target

@@ -8,6 +8,7 @@ and an app client's id and secret. Cognito's discovery document has no
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -16,6 +17,21 @@ from authlib.integrations.starlette_client import OAuth
 from app.config import OIDCSettings
 
 CLIENT_NAME = "oidc"
+
+
+def _http_errors() -> tuple[type[Exception], ...]:
+    # authlib talks HTTP through httpx2 when it is installed, else through httpx.
+    errors: list[type[Exception]] = []
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(name).HTTPError)
+        except ImportError:
+            continue
+    return tuple(errors)
+
+
+PROVIDER_ERRORS = _http_errors()
+"""What authlib raises when the provider can't be reached or answers with an HTTP error."""
 
 
 def build_client(settings: OIDCSettings) -> Any:

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from dynamodb_sessions import MemoryStore
 
 from app.config import OIDCSettings, Settings
 from app.main import create_app
 from devservers.dynamodb import free_port
+from dynamodb_sessions import MemoryStore
 
 from .conftest import ClientFactory
 from .flows import authorize, path_of, sign_in, start_login, vote

@@ -11,12 +11,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-from dynamodb_sessions import DynamoDBStore
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
 from app.config import Settings
 from app.services import session_store
+from dynamodb_sessions import DynamoDBStore
 
 from .conftest import SECRET
 
@@ -125,7 +125,8 @@ def location(result: Event) -> str:
 @pytest.fixture
 def lambda_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
     """The variables template.yaml gives the function, pointed at moto and the provider."""
-    assert settings.oidc is not None and settings.endpoint_url is not None
+    assert settings.oidc is not None
+    assert settings.endpoint_url is not None
     variables = {
         "USE_DYNAMODB_SESSIONS": "true",
         "SESSION_TABLE_NAME": settings.table_name,
