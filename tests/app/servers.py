@@ -23,16 +23,6 @@ def create_table(endpoint_url: str, name: str | None = None) -> str:
     """Create a sessions table through the library's CLI, as the docs say; return its name."""
     name = name or f"app-tests-{uuid.uuid4().hex[:10]}"
     cli = Path(sys.executable).with_name("dynamodb-sessions")
-    if not _cli_available():  # TODO: remove once the CLI has landed
-        import boto3
-
-        boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION).create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        return name
     subprocess.run(
         [
             *(str(cli), "create-table", "--table-name", name),
@@ -44,10 +34,6 @@ def create_table(endpoint_url: str, name: str | None = None) -> str:
         timeout=60,
     )
     return name
-
-
-def _cli_available() -> bool:
-    return (ROOT / "src" / "dynamodb_sessions" / "_cli.py").exists()
 
 
 @contextlib.contextmanager

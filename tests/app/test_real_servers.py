@@ -1,0 +1,128 @@
+"""The app as the demo runs it: uvicorn in its own process, plain http on 127.0.0.1.
+
+One test restarts the app and finds the session still there (the table outlives
+the process); the other drives a real headless Chromium through sign-in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from devservers.dynamodb import LocalServer, free_port
+
+from .conftest import SECRET
+from .servers import running_app
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+
+
+@pytest.fixture
+def app_env(issuer: str, moto_server: LocalServer, table: str) -> dict[str, str]:
+    """What scripts/demo.sh gives the app."""
+    return {
+        "USE_DYNAMODB_SESSIONS": "true",
+        "SESSION_TABLE_NAME": table,
+        "SESSION_FALLBACK_TO_MEMORY": "false",
+        "SESSION_HTTPS_ONLY": "false",  # plain http on loopback
+        "SESSION_SECRET_KEY": SECRET,
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_server.endpoint_url,
+        "AWS_REGION": "us-east-1",
+        "OIDC_METADATA_URL": f"{issuer}/.well-known/openid-configuration",
+        "OIDC_CLIENT_ID": "llm-duel",
+        "OIDC_CLIENT_SECRET": "llm-duel-secret",
+        "OIDC_PROVIDER_NAME": "local test provider",
+    }
+
+
+def _sign_in(app: httpx.Client, sub: str) -> None:
+    login = app.get("/login")
+    assert login.status_code == 302
+    consent = httpx.post(login.headers["location"], data={"sub": sub}, timeout=10)
+    assert consent.status_code == 302
+    callback = urlsplit(consent.headers["location"])
+    assert app.get(f"{callback.path}?{callback.query}").status_code == 303
+
+
+def test_session_survives_an_app_restart(app_env: dict[str, str]) -> None:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with running_app(app_env, port=port), httpx.Client(base_url=base_url, timeout=10) as app:
+        _sign_in(app, "restart@example.com")
+        assert app.post("/vote", data={"duel_id": "name-a-cat", "choice": "a"}).is_redirect
+        cookies = app.cookies
+
+    with (
+        running_app(app_env, port=port),
+        httpx.Client(base_url=base_url, cookies=cookies, timeout=10) as app,
+    ):
+        page = app.get("/").text
+    assert "restart@example.com" in page
+    assert "you chose <strong>A</strong>" in page
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: install Debian's with "
+            "`apt-get install -y chromium` (scripts/setup.sh does), or set CHROMIUM_PATH"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+def base_url(app_env: dict[str, str]) -> Iterator[str]:
+    with running_app(app_env) as url:
+        yield url
+
+
+@pytest.mark.browser
+def test_browser_signs_in_votes_twice_and_signs_out(chromium_path: Path, base_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        try:
+            page = browser.new_page()
+            # The provider's pages link a stylesheet from a CDN; stay offline.
+            page.route("**/*", lambda route: _only_loopback(route))
+
+            page.goto(base_url + "/")
+            page.click("#sign-in")
+            page.fill("input[name=sub]", "browser@example.com")
+            page.click("button:text-is('Authorize')")
+            page.wait_for_url(base_url + "/")
+            expect(page.locator("#signed-in-as")).to_have_text("browser@example.com")
+
+            page.click("#vote-a")
+            expect(page.locator("li.vote")).to_have_count(1)
+            page.click("#vote-b")
+            expect(page.locator("li.vote")).to_have_count(2)
+            page.reload()
+            expect(page.locator("li.vote")).to_have_count(2)
+            expect(page.locator("li.vote").first).to_contain_text("you chose B")
+            expect(page.locator("li.vote").last).to_contain_text("you chose A")
+
+            page.click("#sign-out")
+            page.click("button:text-is('End session')")  # the provider's logout page
+            page.wait_for_url(base_url + "/")
+            expect(page.locator("#signed-out")).to_be_visible()
+            page.reload()
+            expect(page.locator("#signed-out")).to_be_visible()
+            expect(page.locator("#sign-in")).to_be_visible()
+        finally:
+            browser.close()
+
+
+def _only_loopback(route: object) -> None:
+    url: str = route.request.url  # type: ignore[attr-defined]
+    if urlsplit(url).hostname == "127.0.0.1":
+        route.continue_()  # type: ignore[attr-defined]
+    else:
+        route.abort()  # type: ignore[attr-defined]
