@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from dynamodb_sessions import DynamoDBSessionMiddleware, SessionStore
+from dynamodb_sessions import DynamoDBSessionDict, DynamoDBSessionMiddleware, SessionStore
 
 request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
 
@@ -45,7 +45,9 @@ async def increment(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    request.session.regenerate_id()
+    session = request.session
+    assert isinstance(session, DynamoDBSessionDict)
+    session.regenerate_id()
     request.session["user"] = request.query_params.get("user", "ann")
     return PlainTextResponse("logged in")
 

@@ -117,7 +117,7 @@ def test_empty_new_session_is_never_written(client: TestClient, counter: Request
 def test_bad_cookie_gives_a_fresh_session_and_no_store_call(
     client: TestClient, counter: RequestCounter, header: bytes
 ) -> None:
-    response = client.get("/read", headers={"cookie": header})
+    response = client.get("/read", headers={b"cookie": header})
     assert response.status_code == 200
     assert response.json() == {}
     assert counter.total == 0

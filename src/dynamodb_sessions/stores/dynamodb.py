@@ -100,7 +100,7 @@ class DynamoDBStore:
         self._client_options = {
             "connect_timeout": connect_timeout,
             "read_timeout": read_timeout,
-            "retries": {"mode": "standard", "max_attempts": max_attempts},
+            "retries": {"mode": "standard", "total_max_attempts": max_attempts},
             "max_pool_connections": max_pool_connections,
         }
 

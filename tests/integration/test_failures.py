@@ -1,0 +1,132 @@
+"""A DynamoDB that is down, throttling or hanging: 503 for the requests that need
+the session, nothing for those that don't, and never a raw id in the logs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import anyio
+import anyio.to_thread
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from devservers.dynamodb import LocalServer, free_port
+from devservers.faulty import BlackHoleServer, ThrottlingServer
+from dynamodb_sessions import DynamoDBStore, MemoryStore
+from tests.conftest import make_client, sessions_table
+from tests.sessions_app import make_app
+
+
+def down_store() -> DynamoDBStore:
+    # Nothing listens on this port: every call fails to connect.
+    return DynamoDBStore(
+        "sessions", client=make_client(f"http://127.0.0.1:{free_port()}"), max_attempts=2
+    )
+
+
+@pytest.fixture
+def signed_cookie(moto_server: LocalServer) -> str:
+    """A valid cookie for a live session (made while the store was up)."""
+    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    with TestClient(make_app(store), base_url="https://t") as client:
+        client.post("/set", json={"user": "ann"})
+        return client.cookies["session"]
+
+
+@pytest.fixture
+def down_client() -> Iterator[TestClient]:
+    with TestClient(make_app(down_store(), retry_after=7), base_url="https://t") as client:
+        yield client
+
+
+def test_store_down_gives_503_with_retry_after_to_a_session_request(
+    down_client: TestClient, signed_cookie: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    down_client.cookies.set("session", signed_cookie)
+    with caplog.at_level(logging.ERROR, logger="dynamodb_sessions"):
+        response = down_client.get("/read")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "7"
+    assert "Traceback" not in response.text
+    assert caplog.records, "the failure must be logged"
+    assert signed_cookie.split(".")[0] not in caplog.text  # never the raw id
+
+
+def test_store_down_leaves_requests_that_skip_the_session_alone(
+    down_client: TestClient, signed_cookie: str
+) -> None:
+    down_client.cookies.set("session", signed_cookie)
+    assert down_client.get("/none").status_code == 200
+    down_client.cookies.clear()
+    assert down_client.get("/none").status_code == 200
+
+
+def test_store_down_never_reports_a_failed_write_as_success(down_client: TestClient) -> None:
+    response = down_client.post("/set", json={"a": 1})
+    assert response.status_code == 503
+    assert "set-cookie" not in response.headers
+
+
+def test_throttling_is_retried_then_answered_503(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with ThrottlingServer() as throttled:
+        store = DynamoDBStore(
+            "sessions",
+            client=None,
+            endpoint_url=throttled.endpoint_url,
+            region_name="us-east-1",
+            max_attempts=3,
+        )
+        with TestClient(make_app(store), base_url="https://t") as client:
+            response = client.post("/set", json={"a": 1})
+        assert throttled.requests == 3  # botocore's standard retries, then give up
+    assert response.status_code == 503
+    assert "ThrottlingException" in caplog.text
+
+
+def test_missing_table_names_the_fix_in_the_log(
+    moto_server: LocalServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = DynamoDBStore("no-such-table", client=make_client(moto_server.endpoint_url))
+    with TestClient(make_app(store), base_url="https://t") as client:
+        assert client.post("/set", json={"a": 1}).status_code == 503
+    assert "dynamodb-sessions create-table --table-name no-such-table" in caplog.text
+
+
+def test_fallback_store_degrades_loudly_and_visibly(caplog: pytest.LogCaptureFixture) -> None:
+    fallback = MemoryStore()
+    app = make_app(down_store(), fallback_store=fallback)
+    with TestClient(app, base_url="https://t") as client:
+        response = client.post("/set", json={"a": 1})
+        assert response.status_code == 200
+        assert len(fallback) == 1
+        assert client.get("/read").json() == {"a": 1}
+    assert "DEGRADED" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_slow_dynamodb_does_not_block_requests_without_session() -> None:
+    with BlackHoleServer() as hole:
+        store = DynamoDBStore(
+            "sessions", endpoint_url=hole.endpoint_url, region_name="us-east-1", max_attempts=1
+        )
+        app = make_app(store, https_only=False)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with anyio.create_task_group() as group:
+                results: dict[str, int] = {}
+
+                async def session_request() -> None:
+                    results["session"] = (await client.post("/set", json={"a": 1})).status_code
+
+                group.start_soon(session_request)
+                # Wait (off the loop) until DynamoDB holds the session request...
+                await anyio.to_thread.run_sync(hole.received.wait, 10)
+                # ...then a request without a session still completes meanwhile.
+                results["plain"] = (await client.get("/none")).status_code
+                assert "session" not in results
+                hole.release()
+        assert results == {"plain": 200, "session": 503}
