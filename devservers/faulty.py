@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,10 +94,8 @@ class BlackHoleServer:
             connection.close()
         # shutdown() wakes the accept() blocked in the serving thread; close() alone
         # would leave the socket listening until then.
-        try:
+        with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self._socket.close()
 
     def __enter__(self) -> BlackHoleServer:

@@ -32,7 +32,8 @@ def signed_cookie(moto_server: LocalServer) -> str:
     store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
     with TestClient(make_app(store), base_url="https://t") as client:
         client.post("/set", json={"user": "ann"})
-        return client.cookies["session"]
+        cookie: str = client.cookies["session"]
+        return cookie
 
 
 @pytest.fixture
@@ -115,18 +116,20 @@ async def test_slow_dynamodb_does_not_block_requests_without_session() -> None:
         )
         app = make_app(store, https_only=False)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            async with anyio.create_task_group() as group:
-                results: dict[str, int] = {}
+        results: dict[str, int] = {}
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+            anyio.create_task_group() as group,
+        ):
 
-                async def session_request() -> None:
-                    results["session"] = (await client.post("/set", json={"a": 1})).status_code
+            async def session_request() -> None:
+                results["session"] = (await client.post("/set", json={"a": 1})).status_code
 
-                group.start_soon(session_request)
-                # Wait (off the loop) until DynamoDB holds the session request...
-                await anyio.to_thread.run_sync(hole.received.wait, 10)
-                # ...then a request without a session still completes meanwhile.
-                results["plain"] = (await client.get("/none")).status_code
-                assert "session" not in results
-                hole.release()
+            group.start_soon(session_request)
+            # Wait (off the loop) until DynamoDB holds the session request...
+            await anyio.to_thread.run_sync(hole.received.wait, 10)
+            # ...then a request without a session still completes meanwhile.
+            results["plain"] = (await client.get("/none")).status_code
+            assert "session" not in results
+            hole.release()
         assert results == {"plain": 200, "session": 503}
