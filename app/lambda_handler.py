@@ -7,12 +7,9 @@ invocation. Lifespan is off because Lambda has no shutdown to hook.
 
 from __future__ import annotations
 
-import logging
-
 from mangum import Mangum
 
-from app.main import create_app
+from app.main import configure_logging, create_app
 
-logging.getLogger().setLevel(logging.INFO)
-
+configure_logging()
 handler = Mangum(create_app(), lifespan="off")

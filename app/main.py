@@ -7,6 +7,7 @@ Run it with `uvicorn app.main:app` (or `--factory app.main:create_app`); on Lamb
 from __future__ import annotations
 
 import logging
+import os
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
@@ -66,10 +67,19 @@ def _add_sessions(
     return store
 
 
+def configure_logging() -> None:
+    """Show the app's INFO logs (which session system, which store) unless LOG_LEVEL says less."""
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
+    # On Lambda the runtime's handler is there already and basicConfig does nothing.
+    logging.getLogger().setLevel(level)
+
+
 def __getattr__(name: str) -> FastAPI:
     # `uvicorn app.main:app` works, but the app (and its store) is built only when
     # asked for, so importing this module for `create_app` reads no environment.
     if name == "app":
+        configure_logging()
         application = create_app()
         globals()["app"] = application
         return application
