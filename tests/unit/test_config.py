@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from starlette.datastructures import Secret
 
-from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore, MemoryStore
-from dynamodb_sessions import SessionConfigError
+from dynamodb_sessions import (
+    DynamoDBSessionMiddleware,
+    DynamoDBStore,
+    MemoryStore,
+    SessionConfigError,
+)
 
 
 async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -44,7 +48,7 @@ def test_middleware_accepts_starlette_secret_and_key_lists() -> None:
 
 def test_arguments_are_keyword_only() -> None:
     with pytest.raises(TypeError):
-        DynamoDBSessionMiddleware(app, MemoryStore(), "secret")  # type: ignore[misc]
+        DynamoDBSessionMiddleware(app, MemoryStore(), "secret")  # type: ignore[call-arg]
 
 
 def test_store_rejects_bad_arguments() -> None:
