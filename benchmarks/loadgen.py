@@ -1,5 +1,8 @@
 """Load generator: N virtual users, each with its own cookie jar, on a fixed request mix.
 
+Each user has its own client (``benchmarks.clients``: a minimal asyncio HTTP/1.1 client by
+default, or ``httpx.AsyncClient``) with its own cookie jar and keep-alive connection.
+
 Each user logs in, then (after the harness's ``on_start`` hook, which resets the counters)
 runs the mix (70% read, 20% write, 10% no-session by default) until the deadline, one
 request at a time. Correctness is checked as it goes:
@@ -28,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from benchmarks.clients import CLIENTS, Client, TransportError
 
 DEFAULT_MIX: tuple[tuple[str, int], ...] = (("read", 70), ("write", 20), ("nosession", 10))
 
@@ -44,6 +47,7 @@ class LoadConfig:
     grace: float = 15.0  # after the deadline, in-flight requests get this long, then cancelled
     probes: bool = False
     probe_interval: float = 0.01
+    client: str = "raw"  # or "httpx", see benchmarks.clients
 
 
 @dataclass
@@ -94,7 +98,7 @@ class _User:
     def __init__(self, index: int, config: LoadConfig) -> None:
         self.name = f"user{index:03d}"
         self.rng = random.Random(config.seed * 1000 + index)
-        self.client = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
+        self.client: Client = CLIENTS[config.client](config.base_url, config.timeout)
         self.expected = 0
         self.uncertain = 0
         self.logged_in = False
@@ -114,7 +118,7 @@ def _mix_chooser(mix: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]
 
 
 async def _login(user: _User, result: LoadResult) -> None:
-    response = await user.client.post("/login", params={"user": user.name})
+    response = await user.client.request("POST", "/login", params={"user": user.name})
     if response.status_code != 200 or response.json().get("user") != user.name:
         result.login_failures += 1
         return
@@ -127,14 +131,14 @@ async def _one_request(user: _User, op: str, result: LoadResult, seq: int) -> No
     start = time.perf_counter()
     try:
         if op == "read":
-            response = await user.client.get("/read")
+            response = await user.client.request("GET", "/read")
         elif op == "write":
             user.uncertain += 1  # until acknowledged
-            response = await user.client.post("/write", params={"item": seq})
+            response = await user.client.request("POST", "/write", params={"item": str(seq)})
         else:
-            response = await user.client.get("/nosession")
-    except httpx.HTTPError as exc:
-        result.errors[type(exc).__name__] += 1
+            response = await user.client.request("GET", "/nosession")
+    except TransportError as exc:
+        result.errors[str(exc)] += 1
         return
     finally:
         result.latencies[op].append(time.perf_counter() - start)
@@ -183,15 +187,16 @@ async def _run_user(user: _User, config: LoadConfig, deadline: float, result: Lo
 
 
 async def _probe(
-    client: httpx.AsyncClient, label: str, config: LoadConfig, deadline: float, result: LoadResult
+    client: Client, label: str, config: LoadConfig, deadline: float, result: LoadResult
 ) -> None:
     while time.monotonic() < deadline:
         start = time.perf_counter()
         try:
-            response = await client.get("/nosession")
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            result.errors[f"probe:{type(exc).__name__}"] += 1
+            response = await client.request("GET", "/nosession")
+            if response.status_code != 200:
+                result.errors[f"probe:HTTP {response.status_code}"] += 1
+        except TransportError as exc:
+            result.errors[f"probe:{exc}"] += 1
         result.probe_latencies[label].append(time.perf_counter() - start)
         await asyncio.sleep(config.probe_interval)
 
@@ -199,7 +204,7 @@ async def _probe(
 async def _verify(user: _User, config: LoadConfig, result: LoadResult) -> None:
     c = result.correctness
     try:
-        body = (await user.client.get("/read")).json()
+        body = (await user.client.request("GET", "/read")).json()
         if body.get("user") != user.name:
             c.session_lost += 1
         else:
@@ -208,20 +213,21 @@ async def _verify(user: _User, config: LoadConfig, result: LoadResult) -> None:
                 c.final_counter_mismatch += 1
                 if counter < user.expected:
                     c.lost_updates += user.expected - counter
-        old_cookies = httpx.Cookies(user.client.cookies)
-        logout = await user.client.post("/logout")
-        after = (await user.client.get("/read")).json()
+        old_cookies = user.client.cookie_snapshot()
+        logout = await user.client.request("POST", "/logout")
+        after = (await user.client.request("GET", "/read")).json()
         if logout.status_code != 200 or after.get("user") is not None:
             c.logout_failed += 1
-        async with httpx.AsyncClient(
-            base_url=config.base_url, timeout=config.timeout, cookies=old_cookies
-        ) as replay:
-            replayed = (await replay.get("/read")).json()
+        replay = CLIENTS[config.client](config.base_url, config.timeout, old_cookies)
+        try:
+            replayed = (await replay.request("GET", "/read")).json()
+        finally:
+            await replay.aclose()
         if replayed.get("user") is None:
             c.old_cookie_revoked += 1
         else:
             c.old_cookie_still_valid += 1
-    except (httpx.HTTPError, ValueError) as exc:
+    except (TransportError, ValueError) as exc:
         result.errors[f"verify:{type(exc).__name__}"] += 1
 
 
@@ -234,14 +240,14 @@ async def run_load(
     result = LoadResult()
     all_users = [_User(i, config) for i in range(config.users)]
     users = all_users
-    probers: list[tuple[str, httpx.AsyncClient]] = []
+    probers: list[tuple[str, Client]] = []
     try:
         await asyncio.gather(*(_login(u, result) for u in users))
         users = [u for u in users if u.logged_in]
         if config.probes:
-            anonymous = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
-            with_cookie = httpx.AsyncClient(base_url=config.base_url, timeout=config.timeout)
-            await with_cookie.post("/login", params={"user": "prober"})
+            anonymous = CLIENTS[config.client](config.base_url, config.timeout)
+            with_cookie = CLIENTS[config.client](config.base_url, config.timeout)
+            await with_cookie.request("POST", "/login", params={"user": "prober"})
             probers = [("no_cookie", anonymous), ("with_cookie", with_cookie)]
         await on_start()
         start = time.monotonic()

@@ -175,6 +175,21 @@ def _simple_response(status: int, reason: str, body: bytes, *, close: bool = Fal
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def _client_head(response: _Message) -> bytes:
+    """The response head as sent to the app: keep-alive, always with a Content-Length."""
+    lines = response.head.split(b"\r\n")
+    kept = [
+        line
+        for line in lines[1:]
+        if not line.lower().startswith((b"connection:", b"keep-alive:", b"content-length:"))
+    ]
+    status = lines[0]
+    if status.startswith(b"HTTP/1.0"):
+        status = b"HTTP/1.1" + status[len(b"HTTP/1.0") :]
+    length = b"Content-Length: " + str(len(response.body)).encode()
+    return b"\r\n".join([status, *kept, length])
+
+
 class ProxyServer:
     """The proxy: one upstream connection per client connection, requests in order."""
 
@@ -263,12 +278,16 @@ class ProxyServer:
                 except (_Closed, asyncio.IncompleteReadError, ConnectionError):
                     self.state.upstream_errors += 1
                     return
-                writer.write(response.head + b"\r\n\r\n" + response.body)
-                await writer.drain()
-                if (
+                upstream_closes = (
                     response.headers.get("connection", "").lower() == "close"
                     or "content-length" not in response.headers
-                ):
+                )
+                writer.write(_client_head(response) + b"\r\n\r\n" + response.body)
+                await writer.drain()
+                if upstream_closes:
+                    # moto's server answers HTTP/1.1 but closes every connection; the
+                    # proxy reconnects upstream and keeps the app's connection alive, as
+                    # DynamoDB itself does.
                     up_writer.close()
                     upstream = None
                 if request.headers.get("connection", "").lower() == "close":
