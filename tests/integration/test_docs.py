@@ -1,0 +1,33 @@
+"""The code samples in the README run, against a real local DynamoDB."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from devservers.dynamodb import LocalServer
+from tests.conftest import sessions_table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_quick_start_serves_a_session(
+    moto_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick_start = python_blocks(README.read_text())[0]
+    assert sum(1 for line in quick_start.splitlines() if line.strip()) <= 15
+    monkeypatch.setenv("SESSION_TABLE_NAME", sessions_table(moto_server))
+    monkeypatch.setenv("SESSION_SECRET_KEY", "readme-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server.endpoint_url)
+    namespace: dict[str, object] = {}
+    exec(compile(quick_start, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    with TestClient(namespace["app"], base_url="https://testserver") as client:  # type: ignore[arg-type]
+        assert client.get("/visits").json() == {"visits": 1}
+        assert client.get("/visits").json() == {"visits": 2}
