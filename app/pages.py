@@ -29,6 +29,8 @@ def current_user(request: Request) -> dict[str, Any] | None:
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a template with the signed-in user in its context."""
     context.setdefault("user", current_user(request))
+    oidc = settings_of(request).oidc
+    context.setdefault("provider_name", oidc.provider_name if oidc else None)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
