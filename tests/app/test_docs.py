@@ -1,0 +1,113 @@
+"""The docs, env.example and template.yaml agree with the code they describe."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "DYNAMODB_SESSIONS.md"
+TABLES = ROOT / "DYNAMODB_TABLES_SETUP.md"
+APP_SOURCES = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py"))
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads !Ref, !GetAtt, !Sub ... as plain {tag: value} mappings."""
+
+
+def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)  # type: ignore[arg-type]
+    return {tag_suffix: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _tagged)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def _blocks(path: Path, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", path.read_text(), re.DOTALL)
+
+
+@pytest.fixture(scope="module")
+def template() -> Any:
+    return _yaml((ROOT / "template.yaml").read_text())
+
+
+def _store_actions() -> set[str]:
+    store = (ROOT / "src" / "dynamodb_sessions" / "stores" / "dynamodb.py").read_text()
+    operations = set(re.findall(r'_call\(\s*"([a-z_]+)"', store))
+    # Query serves only the optional user index (revoke_user_sessions), unused here.
+    operations.discard("query")
+    return {"dynamodb:" + op.title().replace("_", "") for op in operations}
+
+
+def test_env_example_lists_every_variable_the_app_reads() -> None:
+    config = (ROOT / "app" / "config.py").read_text()
+    read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', config))
+    env_example = (ROOT / "env.example").read_text()
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", env_example, re.MULTILINE))
+
+    assert read - documented == set()
+
+
+def test_policy_allows_exactly_what_the_store_calls(template: Any) -> None:
+    policy = template["Resources"]["DuelFunction"]["Properties"]["Policies"][0]
+    actions = set(policy["Statement"][0]["Action"])
+    console_policy = json.loads(_blocks(TABLES, "json")[0])
+
+    assert actions == _store_actions()
+    assert set(console_policy["Statement"][0]["Action"]) == actions
+
+
+def test_table_snippet_matches_the_template(template: Any) -> None:
+    snippet = _yaml(_blocks(TABLES, "yaml")[0])["SessionsTable"]
+    table = template["Resources"]["SessionsTable"]
+
+    assert snippet["Type"] == table["Type"]
+    assert snippet["Properties"].items() <= table["Properties"].items()
+    assert table["Properties"]["KeySchema"] == [{"AttributeName": "session_id", "KeyType": "HASH"}]
+    assert table["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "ttl"
+
+
+def test_template_gives_the_function_what_the_app_reads(template: Any) -> None:
+    function = template["Resources"]["DuelFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+
+    assert function["Handler"] == "app.lambda_handler.handler"
+    assert variables["USE_DYNAMODB_SESSIONS"] == "true"
+    assert variables["SESSION_FALLBACK_TO_MEMORY"] == "false"
+    assert {"SESSION_SECRET_KEY", "OIDC_METADATA_URL", "OIDC_CLIENT_ID"} <= variables.keys()
+
+
+def test_python_samples_in_the_guide_are_the_apps_code() -> None:
+    for block in _blocks(GUIDE, "python"):
+        for line in block.splitlines():
+            code = line.split("  #")[0].strip()
+            if code and not code.startswith("#") and "..." not in code:
+                assert code in APP_SOURCES, f"docs/DYNAMODB_SESSIONS.md: {code!r} is not in app/"
+
+
+def test_cli_flags_in_the_docs_exist() -> None:
+    cli = Path(sys.executable).with_name("dynamodb-sessions")
+    usage = subprocess.run(
+        [str(cli), "create-table", "--help"], check=True, capture_output=True, text=True
+    ).stdout
+    for path in (GUIDE, TABLES, ROOT / "env.example"):
+        for command in re.findall(r"dynamodb-sessions create-table[^\n`]*", path.read_text()):
+            for flag in re.findall(r"--[a-z-]+", command):
+                assert flag in usage, f"{path.name}: {command!r}"
