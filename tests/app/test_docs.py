@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "DYNAMODB_SESSIONS.md"
@@ -18,25 +18,11 @@ TABLES = ROOT / "DYNAMODB_TABLES_SETUP.md"
 APP_SOURCES = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py"))
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads !Ref, !GetAtt, !Sub ... as plain {tag: value} mappings."""
-
-
-def _tagged(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node)
-    else:
-        value = loader.construct_mapping(node)  # type: ignore[arg-type]
-    return {tag_suffix: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _tagged)
-
-
 def _yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    # cfn-lint's own reader: !Ref, !GetAtt ... become {"Ref": ...} mappings.
+    template, problems = decode_str(text)
+    assert not problems, problems
+    return template
 
 
 def _blocks(path: Path, language: str) -> list[str]:
