@@ -80,7 +80,7 @@ class SessionHandle:
             stored = await self.store.load(key)
         if stored is not None:  # an unknown or expired id is never adopted
             self.session_id, self.stored = session_id, stored
-            self.session = DynamoDBSessionDict(stored.data)
+            self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
         self.session.degraded = self.store is not self.policy.store
 
     def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
@@ -123,7 +123,7 @@ class SessionHandle:
             return await self._rotate()
         changes = session.changes()
         expires = self._expires(stored.created)
-        if changes:
+        if changes or session.user_changed:
             await self._update(changes, expires)
         elif expires - stored.expires < self.policy.refresh_interval:
             return None  # read-only, and the sliding expiry is fresh enough
@@ -150,7 +150,10 @@ class SessionHandle:
         data = self.session.encoded()
         session_id = new_session_id()
         await self.store.create(
-            store_key(session_id), data=data, expires=self._expires(self._now())
+            store_key(session_id),
+            data=data,
+            expires=self._expires(self._now()),
+            user_id=self.session.user_id,  # a new id keeps the binding (see `clear`)
         )
         self.session_id = session_id
         return self.policy.cookie.set_header(session_id)
@@ -188,5 +191,10 @@ class SessionHandle:
         self, changes: Changes, expected: dict[str, str | None] | None, expires: int
     ) -> None:
         await self.store.update(
-            self._key(), set=changes.set, remove=changes.remove, expected=expected, expires=expires
+            self._key(),
+            set=changes.set,
+            remove=changes.remove,
+            expected=expected,
+            expires=expires,
+            user_id=self.session.user_id if self.session.user_changed else None,
         )

@@ -9,7 +9,7 @@ included (`session["cart"].append(x)` needs no `mark_modified()`).
 from __future__ import annotations
 
 from . import _serialization as json_codec
-from ._exceptions import SessionError, SessionTooLargeError
+from ._exceptions import SessionDataError, SessionError, SessionTooLargeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     _Dict = dict[str, Any]
 else:
     _Dict = dict  # no `typing` import at cold start
+
+# A DynamoDB index partition key may hold up to 2048 bytes; stay well inside it.
+MAX_USER_ID_BYTES = 1024
 
 
 class Changes:
@@ -50,8 +53,13 @@ class DynamoDBSessionDict(_Dict):
     #: True when this request runs on the fallback store because the primary failed.
     degraded: bool = False
 
-    def __init__(self, stored: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, stored: Mapping[str, str] | None = None, *, user_id: str | None = None
+    ) -> None:
         super().__init__({k: json_codec.decode(v) for k, v in (stored or {}).items()})
+        #: The user this session is bound to (see `bind_user`), or None.
+        self.user_id = user_id
+        self.user_changed = False
         self._loaded: dict[str, str] = dict(stored or {})
         self._sizes = {k: json_codec.entry_size(k, v) for k, v in self._loaded.items()}
         self._unavailable: SessionError | None = None
@@ -86,6 +94,21 @@ class DynamoDBSessionDict(_Dict):
         self.mark_modified()
         self.regenerate_requested = True
 
+    def bind_user(self, user_id: str) -> None:
+        """Bind this session to `user_id` (call it at login), so that
+        `store.revoke_user_sessions(user_id)` can end it. Saved with the session;
+        `regenerate_id()` keeps the binding, `clear()` drops it."""
+        if not isinstance(user_id, str) or not 0 < len(user_id.encode()) <= MAX_USER_ID_BYTES:
+            raise SessionDataError(
+                f"user_id must be a non-empty string of at most {MAX_USER_ID_BYTES} bytes "
+                "(it is the partition key of the table's user index)"
+            )
+        self.mark_accessed()
+        if user_id != self.user_id:
+            self.mark_modified()
+            self.user_id = user_id
+            self.user_changed = True
+
     def __setitem__(self, key: str, value: Any) -> None:
         self._check(key, value)
         self.mark_modified()
@@ -100,6 +123,7 @@ class DynamoDBSessionDict(_Dict):
         """Empty the session; at save, its stored item is deleted (logout)."""
         self.mark_modified()
         self.cleared = True
+        self.user_id, self.user_changed = None, False
         super().clear()
         self._sizes.clear()
 

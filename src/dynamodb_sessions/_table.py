@@ -1,4 +1,5 @@
-"""Table administration for the CLI: create the sessions table, idempotently.
+"""Table administration for the CLI: create the sessions table, idempotently,
+with its TTL and, optionally, the user index.
 
 The library never creates tables at run time: that needs broader IAM rights
 than serving sessions, and a cold start must not wait for a table to turn ACTIVE.
@@ -8,14 +9,26 @@ from __future__ import annotations
 
 import time
 
+from .stores.dynamodb import USER_INDEX
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
     from types_boto3_dynamodb.client import DynamoDBClient
 
 PARTITION_KEY = "session_id"
 TTL_ATTRIBUTE = "ttl"
+USER_ATTRIBUTE = "user_id"
+
+# KEYS_ONLY: the index holds the table key (the hashed session id) and the user id,
+# never session data.
+USER_INDEX_SPEC: dict[str, Any] = {
+    "IndexName": USER_INDEX,
+    "KeySchema": [{"AttributeName": USER_ATTRIBUTE, "KeyType": "HASH"}],
+    "Projection": {"ProjectionType": "KEYS_ONLY"},
+}
 
 
 def build_client(*, region_name: str | None, endpoint_url: str | None) -> DynamoDBClient:
@@ -35,77 +48,194 @@ def create_table(
     client: DynamoDBClient,
     table_name: str,
     *,
+    with_user_index: bool = False,
     say: Callable[[str], None] = print,
     poll_seconds: float = 1.0,
     timeout: float = 300.0,
 ) -> bool:
-    """Create the table (PAY_PER_REQUEST, key `session_id`), wait for ACTIVE, enable TTL.
+    """Create the table (PAY_PER_REQUEST, key `session_id`), wait for ACTIVE, enable TTL;
+    with `with_user_index`, add the `user_id-index` GSI (to an existing table too).
 
     Returns True if the table was created, False if it existed already.
     """
-    created = not _exists(client, table_name)
-    if created:
-        client.create_table(
-            TableName=table_name,
-            KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": PARTITION_KEY, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+    table = describe(client, table_name)
+    if table is None:
+        _create(client, table_name, with_user_index=with_user_index)
         say(f"creating table {table_name} ...")
     else:
         say(f"table {table_name} exists already")
-    _wait_active(client, table_name, say=say, poll_seconds=poll_seconds, timeout=timeout)
+    waiter = _Waiter(client, table_name, say=say, poll_seconds=poll_seconds, timeout=timeout)
+    waiter.table_active()
+    if with_user_index and table is not None:
+        add_user_index(client, table, say=say)
+    if with_user_index:
+        waiter.index_active(USER_INDEX)
     enable_ttl(client, table_name, say=say)
-    return created
+    return table is None
 
 
-def _exists(client: DynamoDBClient, table_name: str) -> bool:
+def describe(client: DynamoDBClient, table_name: str) -> dict[str, Any] | None:
+    """DescribeTable's `Table`, or None if there is no such table."""
     try:
-        client.describe_table(TableName=table_name)
+        return dict(client.describe_table(TableName=table_name)["Table"])
     except client.exceptions.ResourceNotFoundException:
-        return False
+        return None
+
+
+def user_index_of(table: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The description of the table's `user_id-index`, or None."""
+    for index in table.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] == USER_INDEX:
+            return dict(index)
+    return None
+
+
+def _create(client: DynamoDBClient, table_name: str, *, with_user_index: bool) -> None:
+    attributes = [{"AttributeName": PARTITION_KEY, "AttributeType": "S"}]
+    extra: dict[str, Any] = {}
+    if with_user_index:
+        attributes.append({"AttributeName": USER_ATTRIBUTE, "AttributeType": "S"})
+        extra["GlobalSecondaryIndexes"] = [USER_INDEX_SPEC]
+    client.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=attributes,  # type: ignore[arg-type]
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
+def add_user_index(
+    client: DynamoDBClient, table: Mapping[str, Any], *, say: Callable[[str], None]
+) -> None:
+    """Add the `user_id-index` GSI to an existing table, unless it has one already."""
+    if user_index_of(table) is not None:
+        say(f"index {USER_INDEX} exists already")
+        return
+    create: dict[str, Any] = dict(USER_INDEX_SPEC)
+    billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+    if billing == "PROVISIONED":  # a provisioned table needs capacity for the index too
+        capacity = table["ProvisionedThroughput"]
+        create["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": capacity["ReadCapacityUnits"],
+            "WriteCapacityUnits": capacity["WriteCapacityUnits"],
+        }
+    # Some servers (moto) replace the definitions with these: list the table's own too.
+    attributes = [a for a in table["AttributeDefinitions"] if a["AttributeName"] != USER_ATTRIBUTE]
+    attributes.append({"AttributeName": USER_ATTRIBUTE, "AttributeType": "S"})
+    try:
+        client.update_table(
+            TableName=table["TableName"],
+            AttributeDefinitions=attributes,
+            GlobalSecondaryIndexUpdates=[{"Create": create}],  # type: ignore[typeddict-item]
+        )
+    except client.exceptions.ClientError as exc:
+        if "provisionedThroughput" not in str(exc):
+            raise
+        raise RuntimeError(
+            "this endpoint can't add an index to an on-demand table (dynalite can't); "
+            "create a new table with --with-user-index instead"
+        ) from exc
+    say(f"adding index {USER_INDEX} to table {table['TableName']} ...")
+
+
+class _Waiter:
+    """Polls DescribeTable until the table or an index is ACTIVE, saying each step."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        say: Callable[[str], None],
+        poll_seconds: float,
+        timeout: float,
+    ) -> None:
+        self.client, self.table_name, self.say = client, table_name, say
+        self.poll_seconds, self.timeout = poll_seconds, timeout
+
+    def table_active(self) -> None:
+        self._wait(f"table {self.table_name}", lambda table: table.get("TableStatus"))
+
+    def index_active(self, index_name: str) -> None:
+        def status(table: Mapping[str, Any]) -> str | None:
+            index = user_index_of(table)
+            return None if index is None else index.get("IndexStatus")
+
+        self._wait(f"index {index_name}", status)
+
+    def _wait(self, what: str, status_of: Callable[[Mapping[str, Any]], str | None]) -> None:
+        started = time.monotonic()
+        while True:
+            table = self.client.describe_table(TableName=self.table_name)["Table"]
+            status = status_of(table) or "CREATING"
+            elapsed = time.monotonic() - started
+            if status == "ACTIVE":
+                self.say(f"{what} is ACTIVE")
+                return
+            if elapsed > self.timeout:
+                raise TimeoutError(f"{what} is still {status} after {self.timeout:.0f}s")
+            self.say(f"  waiting: {what} is {status} ({elapsed:.0f}s)")
+            time.sleep(self.poll_seconds)
+
+
+def ttl_status(client: DynamoDBClient, table_name: str) -> tuple[str, str | None] | None:
+    """(TTL status, attribute name), or None when the endpoint has no TTL API (dynalite)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        description = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
+    except ClientError as exc:
+        if not _unknown_operation(exc):
+            raise
+        return None
+    status = description.get("TimeToLiveStatus", "DISABLED")
+    if status == "DISABLED" and not _can_update_ttl(client, table_name):
+        return None  # dynalite answers DescribeTimeToLive with DISABLED, always
+    return status, description.get("AttributeName")
+
+
+def _can_update_ttl(client: DynamoDBClient, table_name: str) -> bool:
+    # Probe UpdateTimeToLive on a table that doesn't exist, so nothing changes: AWS
+    # and moto answer ResourceNotFound (or AccessDenied), dynalite UnknownOperation.
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    try:
+        client.update_time_to_live(
+            TableName=f"dynamodb-sessions-ttl-probe-{uuid.uuid4().hex}",
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    except ClientError as exc:
+        return not _unknown_operation(exc)
     return True
 
 
-def _wait_active(
-    client: DynamoDBClient,
-    table_name: str,
-    *,
-    say: Callable[[str], None],
-    poll_seconds: float,
-    timeout: float,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        status = client.describe_table(TableName=table_name)["Table"].get("TableStatus")
-        if status == "ACTIVE":
-            say(f"table {table_name} is ACTIVE")
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"table {table_name} is still {status} after {timeout:.0f}s")
-        say(f"  waiting: table {table_name} is {status}")
-        time.sleep(poll_seconds)
+def _unknown_operation(exc: Exception) -> bool:
+    code: str = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code == "UnknownOperationException"
 
 
 def enable_ttl(client: DynamoDBClient, table_name: str, *, say: Callable[[str], None]) -> None:
     """Turn on TTL for `ttl`, checking first: AWS refuses a second change within an hour."""
-    from botocore.exceptions import ClientError
-
-    try:
-        _enable_ttl(client, table_name, say=say)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "UnknownOperationException":
-            raise
+    current = ttl_status(client, table_name)
+    if current is None:
         # dynalite and some other local servers lack the TTL API; AWS always has it.
-        say("warning: this endpoint has no TTL API; expired items stay (the library ignores them)")
-
-
-def _enable_ttl(client: DynamoDBClient, table_name: str, *, say: Callable[[str], None]) -> None:
-    description = client.describe_time_to_live(TableName=table_name)["TimeToLiveDescription"]
-    status = description.get("TimeToLiveStatus", "DISABLED")
-    if status in ("ENABLED", "ENABLING") and description.get("AttributeName") == TTL_ATTRIBUTE:
+        say(
+            "warning: this endpoint has no TTL API; expired items stay (the library "
+            "ignores them; `dynamodb-sessions sweep` deletes them)"
+        )
+        return
+    status, attribute = current
+    if status in ("ENABLED", "ENABLING") and attribute == TTL_ATTRIBUTE:
         say(f"TTL on `{TTL_ATTRIBUTE}` is {status}")
         return
+    if status in ("ENABLED", "ENABLING"):
+        raise RuntimeError(
+            f"TTL of table {table_name} is on attribute `{attribute}`, not `{TTL_ATTRIBUTE}`: "
+            "disable it first (aws dynamodb update-time-to-live), then run this again"
+        )
     client.update_time_to_live(
         TableName=table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},

@@ -26,13 +26,15 @@ class SessionStore(Protocol):
     - `load` returns None for a missing key, and for a session whose `expires`
       is at or before `clock()`, even if the backend still holds it. It never
       raises for those; it raises `SessionStoreError` only when the store fails.
-    - `create` stores a new session; the key must not exist yet.
+    - `create` stores a new session; the key must not exist yet. `user_id`, if
+      given, binds it to that user.
     - `update` sets and removes the given keys only, leaving other keys as they
       are, and sets `expires`. It raises `SessionConflictError` with `gone=True`
       if the session no longer exists or has expired (it never resurrects one),
       and with the conflicting keys if `expected` is given and any key in it does
       not hold that JSON text now (None meaning "absent"). With `expected=None`
-      the last writer wins. Nothing is written when it raises.
+      the last writer wins. Nothing is written when it raises. A `user_id` binds
+      the session to that user; None leaves its binding as it is.
     - `delete` removes a session; deleting a missing key is fine.
     - Every failure of the backend raises a `SessionStoreError` subclass.
     """
@@ -43,7 +45,9 @@ class SessionStore(Protocol):
         """Return the live session stored under `key`, or None."""
         ...
 
-    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
+    async def create(
+        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+    ) -> None:
         """Store a new session under `key`, created now."""
         ...
 
@@ -55,6 +59,7 @@ class SessionStore(Protocol):
         remove: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
+        user_id: str | None = None,
     ) -> None:
         """Write only the changed keys of a live session, and its new expiry."""
         ...

@@ -39,11 +39,13 @@ class MemoryStore:
         """Return the live session under `key`, or None (expired ones are dropped)."""
         return self._live(key)
 
-    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
-        """Store a new session under `key`."""
+    async def create(
+        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+    ) -> None:
+        """Store a new session under `key`, bound to `user_id` if given."""
         if self._live(key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        self._sessions[key] = StoredSession(dict(data), expires, int(self.clock()), 1)
+        self._sessions[key] = StoredSession(dict(data), expires, int(self.clock()), 1, user_id)
         self._evict()
 
     async def update(
@@ -54,6 +56,7 @@ class MemoryStore:
         remove: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
+        user_id: str | None = None,
     ) -> None:
         """Write the changed keys of a live session; see `SessionStore.update`."""
         current = self._live(key)
@@ -66,12 +69,26 @@ class MemoryStore:
         data = {k: v for k, v in current.data.items() if k not in remove}
         data.update(set)
         self._sessions[key] = StoredSession(
-            data, expires, current.created, current.version + 1, current.user_id
+            data, expires, current.created, current.version + 1, user_id or current.user_id
         )
 
     async def delete(self, key: str) -> None:
         """Remove the session under `key`, if any."""
         self._sessions.pop(key, None)
+
+    async def list_user_sessions(self, user_id: str) -> list[str]:
+        """The keys of the live sessions bound to `user_id`."""
+        now = self.clock()
+        return sorted(
+            k for k, s in self._sessions.items() if s.user_id == user_id and s.expires > now
+        )
+
+    async def revoke_user_sessions(self, user_id: str) -> int:
+        """End every session bound to `user_id`; return how many live ones ended."""
+        keys = await self.list_user_sessions(user_id)
+        for key in keys:
+            del self._sessions[key]
+        return len(keys)
 
     def _live(self, key: str) -> StoredSession | None:
         stored = self._sessions.get(key)

@@ -7,6 +7,7 @@ Item layout (the table's partition key is `session_id`, a string)::
     ttl         N  epoch second after which the session is dead (DynamoDB TTL attribute)
     created     N  epoch second of creation, for the absolute lifetime
     ver         N  number of writes, for debugging races
+    user_id     S  the user the session is bound to, if any (key of the `user_id-index` GSI)
 
 boto3 is imported only when the first client is built, so importing this module
 costs a Lambda cold start nothing. Calls run in worker threads: boto3 blocks.
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb.client import DynamoDBClient
 
 __all__ = ["DynamoDBStore"]
+
+#: The global secondary index on `user_id` that `create-table --with-user-index` adds.
+USER_INDEX = "user_id-index"
 
 # One UpdateItem expression may be at most 4 KB; 100 keys stay well inside it.
 MAX_KEYS_PER_UPDATE = 100
@@ -140,7 +144,9 @@ class DynamoDBStore:
         # DynamoDB deletes expired items lazily, often days later: never serve one.
         return stored if stored.expires > self.clock() else None
 
-    async def create(self, key: str, *, data: Mapping[str, str], expires: int) -> None:
+    async def create(
+        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+    ) -> None:
         """Put a new item; an expired item under the same key counts as absent."""
         now = int(self.clock())
         item = {
@@ -150,6 +156,8 @@ class DynamoDBStore:
             "created": {"N": str(now)},
             "ver": {"N": "1"},
         }
+        if user_id is not None:
+            item["user_id"] = {"S": user_id}
         try:
             await self._call(
                 "put_item",
@@ -171,6 +179,7 @@ class DynamoDBStore:
         remove: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
+        user_id: str | None = None,
     ) -> None:
         """Write only the changed map entries, conditioned on what they held when loaded."""
         if len(set) + len(remove) > MAX_KEYS_PER_UPDATE:
@@ -178,7 +187,7 @@ class DynamoDBStore:
                 f"one request changed {len(set) + len(remove)} session keys; at most "
                 f"{MAX_KEYS_PER_UPDATE} can be saved at once. Group related values under one key."
             )
-        request = _UpdateBuilder(int(self.clock()), expires).build(set, remove, expected)
+        request = _UpdateBuilder(int(self.clock()), expires).build(set, remove, expected, user_id)
         try:
             await self._call("update_item", TableName=self.table_name, Key=_key(key), **request)
         except _ConditionFailed:
@@ -187,6 +196,75 @@ class DynamoDBStore:
     async def delete(self, key: str) -> None:
         """Delete the item; a missing item is fine."""
         await self._call("delete_item", TableName=self.table_name, Key=_key(key))
+
+    async def list_user_sessions(self, user_id: str) -> list[str]:
+        """The keys (hashed ids) of the live sessions bound to `user_id`.
+
+        Needs the `user_id-index` GSI. On AWS a GSI is eventually consistent: a
+        session bound less than about a second ago may be missing.
+        """
+        live = []
+        for key in await self._user_keys(user_id):
+            response = await self._call(
+                "get_item",
+                TableName=self.table_name,
+                Key=_key(key),
+                ConsistentRead=True,
+                ProjectionExpression="#ttl, user_id",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+            )
+            # The index may lag behind a rebinding or a delete: the item itself decides.
+            item = response.get("Item", {})
+            if item.get("user_id", {}).get("S") == user_id and self._live_ttl(item):
+                live.append(key)
+        return sorted(live)
+
+    def _live_ttl(self, item: Mapping[str, Any]) -> bool:
+        return int(item["ttl"]["N"]) > self.clock()
+
+    async def revoke_user_sessions(self, user_id: str) -> int:
+        """Delete every live session bound to `user_id`; return how many ended.
+
+        Each session's next request finds no item and gets an empty session. Uses
+        the `user_id-index` GSI, which on AWS is eventually consistent: a session
+        bound less than about a second ago may survive; run it again to be sure.
+        """
+        ended = 0
+        for key in await self._user_keys(user_id):
+            try:
+                await self._call(
+                    "delete_item",
+                    TableName=self.table_name,
+                    Key=_key(key),
+                    # Skip an item rebound to another user since the index was read;
+                    # expired ones are left to TTL (they are dead already).
+                    ConditionExpression="user_id = :u AND #ttl > :now",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues={
+                        ":u": {"S": user_id},
+                        ":now": {"N": str(int(self.clock()))},
+                    },
+                )
+            except _ConditionFailed:
+                continue
+            ended += 1
+        return ended
+
+    async def _user_keys(self, user_id: str) -> list[str]:
+        # Collect every page first, so that deletes don't race the pagination.
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": USER_INDEX,
+            "KeyConditionExpression": "user_id = :u",
+            "ExpressionAttributeValues": {":u": {"S": user_id}},
+        }
+        keys: list[str] = []
+        while True:
+            page = await self._call("query", **request)
+            keys += [item["session_id"]["S"] for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return keys
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     async def _explain_conflict(
         self, key: str, expected: Mapping[str, str | None] | None
@@ -244,8 +322,11 @@ class _UpdateBuilder:
         set: Mapping[str, str],
         remove: Collection[str],
         expected: Mapping[str, str | None] | None,
+        user_id: str | None = None,
     ) -> dict[str, Any]:
         sets = ["#ttl = :ttl"] + [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
+        if user_id is not None:
+            sets.append(f"user_id = {self._value(user_id)}")
         expression = "SET " + ", ".join(sets)
         if remove:
             expression += " REMOVE " + ", ".join(self._name(k) for k in remove)
@@ -329,6 +410,11 @@ class _BotocoreErrors:
         if code in _UNAVAILABLE or status >= 500:
             return SessionStoreUnavailableError(
                 f"DynamoDB is unavailable after retries ({code}: {message})"
+            )
+        if code == "ValidationException" and "specified index" in message:
+            return SessionStoreError(
+                f"DynamoDB table {self.table_name!r} has no {USER_INDEX!r} index. Add it with "
+                f"`dynamodb-sessions create-table --with-user-index --table-name {self.table_name}`"
             )
         if code == "ValidationException" and "size" in message.lower():
             return SessionDataError(f"DynamoDB refused the session: {message}")

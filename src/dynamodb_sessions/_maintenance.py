@@ -1,0 +1,153 @@
+"""`sweep` and `stats`: commands that Scan the sessions table in bounded pages.
+
+A Scan reads the whole table, so these are for local servers (which never
+delete expired items), tables without TTL, and occasional inspection; the
+library itself never scans.
+"""
+
+from __future__ import annotations
+
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from typing import Any
+
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+    Item = Mapping[str, Any]
+
+# Upper bounds (bytes) of the size histogram's buckets; DynamoDB's item limit is 400 KB.
+SIZE_BUCKETS = (1024, 4096, 16384, 65536, 262144, 409600)
+
+
+def scan_pages(
+    client: DynamoDBClient, table_name: str, *, page_size: int, **options: Any
+) -> Iterator[list[dict[str, Any]]]:
+    """The table's items, `page_size` items read per request at most."""
+    request: dict[str, Any] = {"TableName": table_name, "Limit": page_size, **options}
+    while True:
+        page = client.scan(**request)
+        yield page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+class SweepResult:
+    """What a sweep saw and did."""
+
+    def __init__(self) -> None:
+        self.scanned = self.expired = self.deleted = self.refreshed = 0
+
+
+def sweep(
+    client: DynamoDBClient,
+    table_name: str,
+    *,
+    dry_run: bool,
+    page_size: int = 100,
+    now: Callable[[], float] = time.time,
+    progress: Callable[[SweepResult], None] = lambda _: None,
+) -> SweepResult:
+    """Delete the items whose `ttl` is at or before now, one page at a time.
+
+    Each delete is conditioned on the item still being expired, so a session
+    that a request refreshed meanwhile stays (it counts as `refreshed`).
+    """
+    from botocore.exceptions import ClientError
+
+    result = SweepResult()
+    pages = scan_pages(
+        client, table_name, page_size=page_size,
+        ProjectionExpression="session_id, #ttl", ExpressionAttributeNames={"#ttl": "ttl"},
+    )  # fmt: skip
+    for page in pages:
+        result.scanned += len(page)
+        cutoff = str(int(now()))
+        for item in page:
+            if "ttl" not in item or int(item["ttl"]["N"]) > int(cutoff):
+                continue
+            result.expired += 1
+            if dry_run:
+                continue
+            try:
+                client.delete_item(
+                    TableName=table_name,
+                    Key={"session_id": item["session_id"]},
+                    ConditionExpression="#ttl <= :now",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues={":now": {"N": cutoff}},
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                result.refreshed += 1
+                continue
+            result.deleted += 1
+        progress(result)
+    return result
+
+
+class Stats:
+    """What a full Scan of the table found."""
+
+    def __init__(self) -> None:
+        self.scanned = self.live = self.expired = self.bound = 0
+        self.sizes = [0] * len(SIZE_BUCKETS)
+        self.largest = 0
+
+
+def stats(
+    client: DynamoDBClient,
+    table_name: str,
+    *,
+    page_size: int = 500,
+    now: Callable[[], float] = time.time,
+    progress: Callable[[Stats], None] = lambda _: None,
+) -> Stats:
+    """Scan the table: live, expired-but-present and user-bound counts, and item sizes."""
+    result = Stats()
+    for page in scan_pages(client, table_name, page_size=page_size):
+        cutoff = now()
+        for item in page:
+            result.scanned += 1
+            if "ttl" in item and int(item["ttl"]["N"]) <= cutoff:
+                result.expired += 1
+            else:
+                result.live += 1
+            result.bound += "user_id" in item
+            size = item_size(item)
+            result.largest = max(result.largest, size)
+            bucket = next((i for i, top in enumerate(SIZE_BUCKETS) if size <= top), -1)
+            result.sizes[bucket] += 1
+        progress(result)
+    return result
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's approximate size in bytes, by DynamoDB's rules (names count too)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    (kind, content), *_ = value.items()
+    if kind == "S":
+        return len(content.encode())
+    if kind == "N":
+        return len(content.strip("-").lstrip("0").replace(".", "")) // 2 + 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + _value_size(v) + 1 for k, v in content.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in content)
+    if kind == "B":
+        return len(content)
+    return 1  # BOOL, NULL
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KB'."""
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.1f} KB".replace(".0 KB", " KB")

@@ -1,0 +1,220 @@
+"""What each `dynamodb-sessions` command does, given its parsed arguments."""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+    from .._maintenance import Stats, SweepResult
+    from ..stores.dynamodb import DynamoDBStore
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command named in `args`; return the exit status."""
+    command: Callable[[argparse.Namespace], int] = {
+        "create-table": _create_table,
+        "check": _check,
+        "iam-policy": _iam_policy,
+        "sweep": _sweep,
+        "stats": _stats,
+        "sessions": _sessions,
+    }[args.command]
+    return command(args)
+
+
+def _client(args: argparse.Namespace) -> DynamoDBClient:
+    from .._table import build_client
+
+    return build_client(region_name=args.region, endpoint_url=args.endpoint_url)
+
+
+def _command_line(args: argparse.Namespace, command: str) -> str:
+    """`command` with the table options given to this run, to suggest as a fix."""
+    line = f"dynamodb-sessions {command} --table-name {args.table_name}"
+    if args.region:
+        line += f" --region {args.region}"
+    if args.endpoint_url:
+        line += f" --endpoint-url {args.endpoint_url}"
+    return line
+
+
+def _create_table(args: argparse.Namespace) -> int:
+    from .._table import create_table
+
+    create_table(
+        _client(args), args.table_name, with_user_index=args.with_user_index, say=_say
+    )  # fmt: skip
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .._check import WRONG, check_table, render
+
+    rows = check_table(
+        _client(args),
+        args.table_name,
+        with_user_index=args.with_user_index,
+        create_command=_command_line(args, "create-table"),
+    )
+    _say(render(rows))
+    wrong = sum(row.state == WRONG for row in rows)
+    if wrong:
+        print(
+            f"dynamodb-sessions check: error: table {args.table_name}: {wrong} check(s) WRONG",
+            file=sys.stderr,
+        )
+        return 1
+    _say(f"table {args.table_name} is ready for dynamodb-sessions")
+    return 0
+
+
+def _iam_policy(args: argparse.Namespace) -> int:
+    from .._iam import policy, render
+
+    region = args.region or "*"
+    document = policy(
+        args.kind,
+        args.table_name,
+        region=region,
+        account_id=args.account_id,
+        with_user_index=args.with_user_index,
+    )
+    _say(render(document))
+    if "*" in (region, args.account_id):
+        print(
+            "note: the ARNs use * for the region or account: pass --region and "
+            "--account-id for exact ones",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .._maintenance import sweep
+
+    client = _client(args)
+    total = _approximate_count(client, args.table_name)
+    verb = "would delete" if args.dry_run else "deleted"
+    progress = _Progress(total)
+
+    def report(result: SweepResult) -> None:
+        progress.update(
+            result.scanned,
+            f"{result.expired} expired, {result.deleted if not args.dry_run else result.expired}"
+            f" {verb}",
+        )
+
+    result = sweep(
+        client, args.table_name, dry_run=args.dry_run, page_size=args.page_size, progress=report
+    )
+    progress.done()
+    if args.dry_run:
+        _say(f"dry run: {result.expired} of {result.scanned} items are expired; none deleted")
+    else:
+        kept = f", {result.refreshed} kept (refreshed meanwhile)" if result.refreshed else ""
+        _say(f"deleted {result.deleted} expired of {result.scanned} items{kept}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .._maintenance import SIZE_BUCKETS, human_size, stats
+
+    client = _client(args)
+    table = client.describe_table(TableName=args.table_name)["Table"]
+    count, size = table.get("ItemCount", 0), table.get("TableSizeBytes", 0)
+    _say(
+        f"table {args.table_name}: about {count} items, {human_size(size)} "
+        "(DescribeTable; AWS updates these about every six hours)"
+    )
+    progress = _Progress(count)
+
+    def report(result: Stats) -> None:
+        progress.update(result.scanned, f"{result.expired} expired")
+
+    result = stats(client, args.table_name, page_size=args.page_size, progress=report)
+    progress.done()
+    _say(
+        f"scanned {result.scanned} items: {result.live} live, {result.expired} expired but "
+        f"present, {result.bound} bound to a user; largest {human_size(result.largest)}"
+    )
+    _say("item sizes:")
+    widest = max(result.sizes) or 1
+    low = 0
+    for top, n in zip(SIZE_BUCKETS, result.sizes, strict=True):
+        label = f"{human_size(low)} - {human_size(top)}"
+        _say(f"  {label:>17}  {n:>8}  {'#' * round(40 * n / widest)}")
+        low = top
+    return 0
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    import anyio
+
+    from ..stores.dynamodb import DynamoDBStore
+
+    store = DynamoDBStore(args.table_name, client=_client(args))
+    if args.action == "list":
+        return anyio.run(_list_sessions, store, args.user)
+    ended = anyio.run(store.revoke_user_sessions, args.user)
+    _say(f"revoked {ended} session(s) of user {args.user}")
+    return 0
+
+
+async def _list_sessions(store: DynamoDBStore, user: str) -> int:
+    keys = await store.list_user_sessions(user)
+    _say(f"{len(keys)} live session(s) of user {user} (hashed ids):")
+    for key in keys:
+        stored = await store.load(key)
+        if stored is not None:  # it may have ended since
+            _say(f"  {key}  created {_when(stored.created)}  expires {_when(stored.expires)}")
+    return 0
+
+
+def _approximate_count(client: DynamoDBClient, table_name: str) -> int:
+    return int(client.describe_table(TableName=table_name)["Table"].get("ItemCount", 0))
+
+
+def _when(epoch: int) -> str:
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+class _Progress:
+    """A progress bar on a terminal, or one line per page when piped."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stdout.isatty()
+        self.last = ""
+
+    def update(self, done: int, detail: str) -> None:
+        total = max(self.total, done)
+        if total:
+            filled = round(self.WIDTH * done / total)
+            bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * done // total:3d}%"
+        else:
+            bar = "[" + "." * self.WIDTH + "]   0%"
+        self.last = f"{bar}  {done} scanned, {detail}"
+        if self.tty:
+            sys.stdout.write("\r" + self.last)
+            sys.stdout.flush()
+        else:
+            _say(self.last)
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stdout.write("\n")
