@@ -46,9 +46,9 @@ def moto_server() -> Iterator[LocalServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def table(moto_server: LocalServer) -> str:
-    """A fresh sessions table on moto, created with the CLI."""
+    """A sessions table on moto, created once with the CLI; tests use their own sessions."""
     return create_table(moto_server.endpoint_url)
 
 
