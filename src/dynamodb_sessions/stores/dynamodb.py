@@ -260,7 +260,11 @@ class DynamoDBStore:
         }
         keys: list[str] = []
         while True:
-            page = await self._call("query", **request)
+            try:
+                page = await self._call("query", **request)
+            except SessionTableNotFoundError:
+                await self.ping()  # moto says ResourceNotFound for a missing index too
+                raise _missing_index(self.table_name) from None
             keys += [item["session_id"]["S"] for item in page.get("Items", [])]
             if "LastEvaluatedKey" not in page:
                 return keys
@@ -362,6 +366,13 @@ def _from_item(item: Mapping[str, Any]) -> StoredSession:
     )
 
 
+def _missing_index(table_name: str) -> SessionStoreError:
+    return SessionStoreError(
+        f"DynamoDB table {table_name!r} has no {USER_INDEX!r} index. Add it with "
+        f"`dynamodb-sessions create-table --with-user-index --table-name {table_name}`"
+    )
+
+
 class _BotocoreErrors:
     """Turns botocore's errors into this library's, switching on the error code.
 
@@ -412,10 +423,7 @@ class _BotocoreErrors:
                 f"DynamoDB is unavailable after retries ({code}: {message})"
             )
         if code == "ValidationException" and "specified index" in message:
-            return SessionStoreError(
-                f"DynamoDB table {self.table_name!r} has no {USER_INDEX!r} index. Add it with "
-                f"`dynamodb-sessions create-table --with-user-index --table-name {self.table_name}`"
-            )
+            return _missing_index(self.table_name)
         if code == "ValidationException" and "size" in message.lower():
             return SessionDataError(f"DynamoDB refused the session: {message}")
         return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
