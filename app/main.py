@@ -73,6 +73,7 @@ def configure_logging() -> None:
     logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
     # On Lambda the runtime's handler is there already and basicConfig does nothing.
     logging.getLogger().setLevel(level)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials in ..."
 
 
 def __getattr__(name: str) -> FastAPI:
