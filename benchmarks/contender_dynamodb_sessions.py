@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp
-
 from benchmarks._app import SECRET_KEY, build_app, endpoint_url, skip_paths_enabled, table_name
 from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore
 
@@ -14,7 +12,7 @@ NAME = "dynamodb-sessions"
 USES_DYNAMODB = True
 
 store = DynamoDBStore(table_name(), endpoint_url=endpoint_url(), region_name="us-east-1")
-app: ASGIApp = DynamoDBSessionMiddleware(
+app = DynamoDBSessionMiddleware(
     build_app(nested_mutation=True),
     store=store,
     secret_key=SECRET_KEY,

@@ -22,7 +22,7 @@ USES_DYNAMODB = True
 LIFETIME = 14 * 24 * 3600
 
 
-class DynamoDBStore(SessionStore):  # type: ignore[misc]
+class DynamoDBStore(SessionStore):
     """A starsessions store keeping each session as one item: session_id, data, ttl."""
 
     def __init__(self, table: str, *, endpoint_url: str, region_name: str) -> None:

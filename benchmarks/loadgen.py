@@ -24,6 +24,7 @@ and one logged in, both calling ``/nosession`` back to back.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections import Counter, defaultdict
@@ -113,10 +114,6 @@ class _User:
         self.uncertain = 0
 
 
-def _mix_chooser(mix: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
-    return [name for name, _ in mix], [weight for _, weight in mix]
-
-
 async def _login(user: _User, result: LoadResult) -> None:
     response = await user.client.request("POST", "/login", params={"user": user.name})
     if response.status_code != 200 or response.json().get("user") != user.name:
@@ -177,13 +174,26 @@ async def _one_request(user: _User, op: str, result: LoadResult, seq: int) -> No
         user.check_counter(int(body["counter"]), result)
 
 
+def _deck(mix: tuple[tuple[str, int], ...]) -> list[str]:
+    """One round of the mix, e.g. 7 reads, 2 writes and 1 no-session request."""
+    divisor = 0
+    for _, weight in mix:
+        divisor = math.gcd(divisor, weight)
+    return [name for name, weight in mix for _ in range(weight // max(divisor, 1))]
+
+
 async def _run_user(user: _User, config: LoadConfig, deadline: float, result: LoadResult) -> None:
-    names, weights = _mix_chooser(config.mix)
+    # The mix is fixed: each user deals a shuffled deck of the mix's proportions, so the
+    # shares hold exactly up to one partial round per user.
+    deck = _deck(config.mix)
     seq = 0
     while time.monotonic() < deadline:
-        op = user.rng.choices(names, weights)[0]
-        seq += 1
-        await _one_request(user, op, result, seq)
+        user.rng.shuffle(deck)
+        for op in deck:
+            if time.monotonic() >= deadline:
+                break
+            seq += 1
+            await _one_request(user, op, result, seq)
 
 
 async def _probe(
