@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.config import OIDCSettings
-from app.pages import absolute_url, message_page, render, settings_of
+from app.pages import absolute_url, current_user, message_page, render, settings_of
 from app.services import oidc
 from dynamodb_sessions import DynamoDBSessionDict
 
@@ -75,6 +75,8 @@ async def auth_callback(request: Request) -> Response:
         token = await client.authorize_access_token(request)
         claims = token.get("userinfo") or await client.userinfo(token=token)
     except MismatchingStateError:
+        if current_user(request) is not None:  # a replayed callback (Back, then reload)
+            return RedirectResponse(request.url_for("index"), status_code=303)
         return message_page(
             request,
             "This sign-in link has expired",

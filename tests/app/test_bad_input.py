@@ -66,6 +66,19 @@ async def test_garbled_code_with_the_right_state_gives_a_clear_page(
     assert 'id="signed-out"' in (await client.get("/")).text
 
 
+async def test_replayed_callback_when_signed_in_goes_home(
+    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
+) -> None:
+    client = client_for(create_app(settings))
+    callback_url = await authorize(provider, await start_login(client), "twice@example.com")
+    assert (await client.get(path_of(callback_url))).status_code == 303
+
+    replay = await client.get(path_of(callback_url))
+
+    assert replay.status_code == 303
+    assert "twice@example.com" in (await client.get("/")).text
+
+
 async def test_user_denies_at_the_provider(
     settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
 ) -> None:
