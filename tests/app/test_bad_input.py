@@ -10,7 +10,7 @@ import pytest
 from app.config import OIDCSettings, Settings
 from app.main import create_app
 from devservers.dynamodb import free_port
-from dynamodb_sessions import MemoryStore
+from dynamodb_sessions import DynamoDBStore, MemoryStore
 
 from .conftest import ClientFactory
 from .flows import authorize, path_of, sign_in, start_login, vote
@@ -183,6 +183,21 @@ async def test_provider_down_gives_a_clear_page(
 
     assert response.status_code == 502
     assert "could not talk to the sign-in provider" in response.text
+
+
+async def test_healthz_says_503_when_the_table_goes_away(
+    settings: Settings, client_for: ClientFactory
+) -> None:
+    gone = DynamoDBStore(
+        "deleted-table", region_name=settings.region_name, endpoint_url=settings.endpoint_url
+    )
+    client = client_for(create_app(settings, store=gone))
+
+    response = await client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
+    assert "create-table" in response.json()["error"]
 
 
 async def test_sign_in_not_configured_gives_a_clear_page(

@@ -218,6 +218,10 @@ def test_v2_cookies_array_and_several_set_cookies(handler: Handler) -> None:
 
     names = sorted(cookie.split("=")[0] for cookie in result["cookies"])
     assert names == ["banner", "session", "theme"]
+    session_cookie = next(c for c in result["cookies"] if c.startswith("session="))
+    assert {"httponly", "secure", "samesite=lax", "path=/"} <= {
+        part.strip().lower() for part in session_cookie.split(";")
+    }
     assert "set-cookie" not in result["headers"]
 
 
