@@ -110,6 +110,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         faults={"throttle": 0.05},
         db_only=True,
     ),
+    Scenario(
+        "faults-mixed-dynalite",
+        "5% mixed faults (1% throttled, 2% HTTP 500, 2% dropped connections), dynalite",
+        "dynalite",
+        faults={"throttle": 0.01, "500": 0.02, "drop": 0.02},
+        db_only=True,
+    ),
 )
 
 
