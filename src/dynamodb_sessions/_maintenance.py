@@ -48,46 +48,60 @@ def sweep(
     *,
     dry_run: bool,
     page_size: int = 100,
+    workers: int = 8,
     now: Callable[[], float] = time.time,
     progress: Callable[[SweepResult], None] = lambda _: None,
 ) -> SweepResult:
-    """Delete the items whose `ttl` is at or before now, one page at a time.
+    """Delete the items whose `ttl` is at or before now, one page at a time, with
+    up to `workers` deletes in flight (boto3 clients are thread-safe).
 
     Each delete is conditioned on the item still being expired, so a session
     that a request refreshed meanwhile stays (it counts as `refreshed`).
     """
-    from botocore.exceptions import ClientError
+    from concurrent.futures import ThreadPoolExecutor
 
     result = SweepResult()
     pages = scan_pages(
         client, table_name, page_size=page_size,
         ProjectionExpression="session_id, #ttl", ExpressionAttributeNames={"#ttl": "ttl"},
     )  # fmt: skip
-    for page in pages:
-        result.scanned += len(page)
-        cutoff = str(int(now()))
-        for item in page:
-            if "ttl" not in item or int(item["ttl"]["N"]) > int(cutoff):
-                continue
-            result.expired += 1
-            if dry_run:
-                continue
-            try:
-                client.delete_item(
-                    TableName=table_name,
-                    Key={"session_id": item["session_id"]},
-                    ConditionExpression="#ttl <= :now",
-                    ExpressionAttributeNames={"#ttl": "ttl"},
-                    ExpressionAttributeValues={":now": {"N": cutoff}},
-                )
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                    raise
-                result.refreshed += 1
-                continue
-            result.deleted += 1
-        progress(result)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for page in pages:
+            cutoff = int(now())
+            expired = [i for i in page if "ttl" in i and int(i["ttl"]["N"]) <= cutoff]
+            result.scanned += len(page)
+            result.expired += len(expired)
+            if not dry_run:
+                delete = _ExpiredDelete(client, table_name, cutoff)
+                deleted = sum(pool.map(delete, expired))
+                result.deleted += deleted
+                result.refreshed += len(expired) - deleted
+            progress(result)
     return result
+
+
+class _ExpiredDelete:
+    """Deletes one item if it is still expired; returns whether it did."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, cutoff: int) -> None:
+        self.client, self.table_name, self.cutoff = client, table_name, str(cutoff)
+
+    def __call__(self, item: Item) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"session_id": item["session_id"]},
+                ConditionExpression="#ttl <= :now",
+                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeValues={":now": {"N": self.cutoff}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
 
 class Stats:

@@ -175,16 +175,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\ndynamodb-sessions {name}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the CLI reports every failure in one line
-        print(f"dynamodb-sessions {name}: error: {_reason(exc)}", file=sys.stderr)
+        print(f"dynamodb-sessions {name}: error: {_reason(exc, args)}", file=sys.stderr)
         return 1
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, args: argparse.Namespace) -> str:
     from botocore.exceptions import ClientError, NoRegionError
 
     if isinstance(exc, NoRegionError):
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
+        if error.get("Code") == "ResourceNotFoundException":
+            return (
+                f"table {args.table_name} was not found: create it with "
+                f"`dynamodb-sessions create-table --table-name {args.table_name}`, "
+                "or check --region and --endpoint-url"
+            )
         return f"{error.get('Code')}: {error.get('Message')}"
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -202,13 +202,12 @@ class _Progress:
         self.last = ""
 
     def update(self, done: int, detail: str) -> None:
-        total = max(self.total, done)
-        if total:
+        self.last = f"{done} scanned, {detail}"
+        if self.total:  # DescribeTable's count is approximate: it may be passed
+            total = max(self.total, done)
             filled = round(self.WIDTH * done / total)
             bar = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {100 * done // total:3d}%"
-        else:
-            bar = "[" + "." * self.WIDTH + "]   0%"
-        self.last = f"{bar}  {done} scanned, {detail}"
+            self.last = f"{bar}  {self.last}"
         if self.tty:
             sys.stdout.write("\r" + self.last)
             sys.stdout.flush()
