@@ -148,7 +148,7 @@ def _stats(args: argparse.Namespace) -> int:
     low = 0
     for top, n in zip(SIZE_BUCKETS, result.sizes, strict=True):
         label = f"{human_size(low)} - {human_size(top)}"
-        _say(f"  {label:>17}  {n:>8}  {'#' * round(40 * n / widest)}")
+        _say(f"  {label:>17}  {n:>8}  {'#' * round(40 * n / widest)}".rstrip())
         low = top
     return 0
 
@@ -192,14 +192,19 @@ def _say(text: str) -> None:
 
 
 class _Progress:
-    """A progress bar on a terminal, or one line per page when piped."""
+    """A progress bar redrawn in place on a terminal; when piped, a line at most
+    every `interval` seconds, and the last one."""
 
     WIDTH = 30
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def __init__(self, total: int, *, interval: float = 1.0) -> None:
+        import time
+
+        self.total, self.interval, self.clock = total, interval, time.monotonic
         self.tty = sys.stdout.isatty()
         self.last = ""
+        self.shown = ""
+        self.shown_at = -interval
 
     def update(self, done: int, detail: str) -> None:
         self.last = f"{done} scanned, {detail}"
@@ -211,9 +216,15 @@ class _Progress:
         if self.tty:
             sys.stdout.write("\r" + self.last)
             sys.stdout.flush()
-        else:
-            _say(self.last)
+        elif self.clock() - self.shown_at >= self.interval:
+            self._show()
+
+    def _show(self) -> None:
+        _say(self.last)
+        self.shown, self.shown_at = self.last, self.clock()
 
     def done(self) -> None:
         if self.tty and self.last:
             sys.stdout.write("\n")
+        elif self.last != self.shown:
+            self._show()
