@@ -44,7 +44,12 @@ def check_table(
     table = describe(client, table_name)
     if table is None:
         return [Row("table", WRONG, "not found", f"run `{create_command}`")]
-    return list(_checks(client, table, with_user_index, create_command))
+    rows = list(_checks(client, table, with_user_index, create_command))
+    if any(row.name == "key schema" and row.state == WRONG for row in rows):
+        for row in rows:  # the table must be replaced: fixing the rest is moot
+            if row.state == WRONG and row.name != "key schema":
+                row.fix = "moot: replace the table (see key schema)"
+    return rows
 
 
 def _checks(

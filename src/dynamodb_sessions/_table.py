@@ -63,6 +63,7 @@ def create_table(
         _create(client, table_name, with_user_index=with_user_index)
         say(f"creating table {table_name} ...")
     else:
+        _check_key(table)
         say(f"table {table_name} exists already")
     waiter = _Waiter(client, table_name, say=say, poll_seconds=poll_seconds, timeout=timeout)
     waiter.table_active()
@@ -80,6 +81,16 @@ def describe(client: DynamoDBClient, table_name: str) -> dict[str, Any] | None:
         return dict(client.describe_table(TableName=table_name)["Table"])
     except client.exceptions.ResourceNotFoundException:
         return None
+
+
+def _check_key(table: Mapping[str, Any]) -> None:
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    keys = [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
+    if keys != [(PARTITION_KEY, "HASH")] or types.get(PARTITION_KEY) != "S":
+        raise RuntimeError(
+            f"table {table['TableName']} exists with another key schema ({keys}); the "
+            f"library needs partition key {PARTITION_KEY} (S) only: choose another --table-name"
+        )
 
 
 def user_index_of(table: Mapping[str, Any]) -> dict[str, Any] | None:

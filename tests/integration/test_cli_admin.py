@@ -140,6 +140,11 @@ def test_check_fails_on_a_wrong_key_with_the_fix(server: LocalServer) -> None:
     assert "WRONG" in line
     assert "id (S, HASH)" in line
     assert "create a new table (partition key session_id, type S" in line
+    if server.kind == "moto":
+        assert "moot: replace the table" in row(result.stdout, "TTL")
+    # create-table refuses it rather than calling it "exists already".
+    refused = on(server, "create-table", "--table-name", name)
+    assert "choose another --table-name" in one_line_error(refused, "create-table")
 
 
 def test_check_fails_when_ttl_is_off(moto_server: LocalServer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def _subparser(
     parser = commands.add_parser(
         name,
         help=summary,
-        description=description,
+        description=textwrap.fill(description, 79),
         epilog="example:\n" + "".join(f"  {line}\n" for line in examples),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
