@@ -133,12 +133,24 @@ def counter(dynamodb_store: DynamoDBStore) -> RequestCounter:
 StoreFactory = Callable[[], Any]
 
 
-@pytest.fixture(params=["memory", "moto", "dynalite"])
+@pytest.fixture(params=["memory", "moto", "dynalite", "moto-lean", "dynalite-lean"])
 def any_store(request: pytest.FixtureRequest, clock: Clock) -> DynamoDBStore | MemoryStore:
-    """The contract suite's store_factory: every store, same contract."""
+    """The contract suite's store_factory: every store, same contract.
+
+    "moto"/"dynalite" inject a boto3 client (every call through boto3); the
+    "-lean" variants let the store build its own and use its lean caller.
+    """
     if request.param == "memory":
         return MemoryStore(clock=clock)
-    server = request.getfixturevalue(f"{request.param}_server")
+    kind, _, lean = request.param.partition("-")
+    server = request.getfixturevalue(f"{kind}_server")
+    if lean:
+        return DynamoDBStore(
+            sessions_table(server),
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            clock=clock,
+        )
     return DynamoDBStore(
         sessions_table(server), client=make_client(server.endpoint_url), clock=clock
     )
