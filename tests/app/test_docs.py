@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from importlib.metadata import requires
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,15 @@ def test_cli_commands_in_the_docs_exist() -> None:
             usage = _cli(command, "--help")
             for flag in re.findall(r"--[a-z-]+", rest):
                 assert flag in usage, f"{path.name}: dynamodb-sessions {command}{rest}"
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ ;\[]", requirement)[0].lower()
+
+
+def test_lambda_requirements_include_the_librarys_dependencies() -> None:
+    runtime = [req for req in requires("dynamodb-sessions") or [] if "extra ==" not in req]
+    lines = (ROOT / "app" / "requirements.txt").read_text().splitlines()
+    listed = {_name(line) for line in lines if line[:1].isalpha()}
+
+    assert {_name(req) for req in runtime} - listed == set()
