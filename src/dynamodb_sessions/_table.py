@@ -88,7 +88,9 @@ def _check_key(table: Mapping[str, Any]) -> None:
     keys = [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]]
     if keys != [(PARTITION_KEY, "HASH")] or types.get(PARTITION_KEY) != "S":
         raise RuntimeError(
-            f"table {table['TableName']} exists with another key schema ({keys}); the "
+            f"table {table['TableName']} exists with another key ("
+            + ", ".join(f"{name} {types.get(name, '?')} {kind}" for name, kind in keys)
+            + f"); the "
             f"library needs partition key {PARTITION_KEY} (S) only: choose another --table-name"
         )
 

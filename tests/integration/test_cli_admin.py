@@ -394,3 +394,18 @@ def wait_active(client: DynamoDBClient, name: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"{name} never became ACTIVE")
+
+
+def test_every_command_line_in_the_docs_uses_real_flags() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    found = re.findall(r"^(?:\$ )?dynamodb-sessions ([a-z].*)$", doc, flags=re.MULTILINE)
+    lines = [line for line in found if ": error: " not in line]  # quoted error messages
+    assert len(lines) > 15
+    helps: dict[str, str] = {}
+    for line in lines:
+        words = line.split()
+        command = " ".join(words[:2] if words[0] == "sessions" else words[:1])
+        if command not in helps:
+            helps[command] = run(*command.split(), "--help").stdout
+        for flag in re.findall(r"--[a-z-]+", line):
+            assert flag in helps[command], f"docs/cli.md: {line!r}: {flag}"
