@@ -26,7 +26,7 @@ from .._exceptions import (
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
 )
-from ._stored import StoredSession
+from ._stored import StoredSession, already_applied
 
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
 if TYPE_CHECKING:
@@ -197,7 +197,11 @@ class DynamoDBStore:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except _ConditionFailed:
-            raise SessionStoreError("a live session with this key exists already") from None
+            # Ids are 256 random bits: the only live item under this key can be this
+            # very write, landed by an attempt whose answer was lost (`already_applied`).
+            current = await self.load(key)
+            if current is None or dict(current.data) != dict(data):
+                raise SessionStoreError("a live session with this key exists already") from None
 
     async def update(
         self,
@@ -219,7 +223,9 @@ class DynamoDBStore:
         try:
             await self._call("update_item", TableName=self.table_name, Key=_key(key), **request)
         except _ConditionFailed:
-            raise await self._explain_conflict(key, expected) from None
+            conflict = await self._explain_conflict(key, expected, set, remove)
+            if conflict is not None:
+                raise conflict from None
 
     async def delete(self, key: str) -> None:
         """Delete the item; a missing item is fine."""
@@ -299,13 +305,20 @@ class DynamoDBStore:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     async def _explain_conflict(
-        self, key: str, expected: Mapping[str, str | None] | None
-    ) -> SessionConflictError:
+        self,
+        key: str,
+        expected: Mapping[str, str | None] | None,
+        set: Mapping[str, str],
+        remove: Collection[str],
+    ) -> SessionConflictError | None:
+        """Why a conditional update failed, or None if it had in fact succeeded."""
         # Only reached when a conditional write failed, which is rare: one extra read
         # tells a vanished session from a key that another request changed first.
         current = await self.load(key)
         if current is None:
             return SessionConflictError((), gone=True)
+        if already_applied(current.data, set, remove):
+            return None
         clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
         return SessionConflictError(clashes or list(expected or ()))
 
