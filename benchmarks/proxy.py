@@ -10,8 +10,11 @@ Per call it can:
 * inject a fault on a fraction of calls, instead of forwarding them:
   ``throttle`` (400 with a ``ThrottlingException`` JSON body), ``500`` (500 with an
   ``InternalServerError`` body) or ``drop`` (the client connection is closed without an
-  answer). Faults are decided before forwarding, so a faulted call never reaches the
-  server: retrying it is always safe.
+  answer). These faults are decided before forwarding, so the call never reaches the
+  server and retrying it is always safe;
+* ``lost_answer``: forward the call, let the server apply it, then close the client
+  connection without the answer. A client that retries sees its own write already
+  applied: a conditional write fails its condition, an unconditional one lands twice.
 
 Control API, on the same port, under ``/__proxy__/``:
 
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-FAULT_KINDS = ("throttle", "500", "drop")
+FAULT_KINDS = ("throttle", "500", "drop", "lost_answer")
 THROTTLE_BODY = json.dumps(
     {
         "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
@@ -256,7 +259,7 @@ class ProxyServer:
                 fault = self.state.pick_fault()
                 if self.state.latency_ms > 0:
                     await asyncio.sleep(self.state.latency_ms / 1000)
-                if fault is not None:
+                if fault is not None and fault != "lost_answer":
                     self.state.faults_injected[fault] += 1
                     if fault == "drop":
                         return  # close without answering; the finally block closes
@@ -278,6 +281,12 @@ class ProxyServer:
                 except (_Closed, asyncio.IncompleteReadError, ConnectionError):
                     self.state.upstream_errors += 1
                     return
+                if fault == "lost_answer":
+                    self.state.faults_injected[fault] += 1
+                    if "content-length" not in response.headers:
+                        up_writer.close()
+                        upstream = None
+                    return  # the server applied the call; the app never hears of it
                 upstream_closes = (
                     response.headers.get("connection", "").lower() == "close"
                     or "content-length" not in response.headers

@@ -310,6 +310,22 @@ def markdown(results: dict[str, Any]) -> str:
         " The machine is a noisy shared box: compare ratios, not absolute numbers.",
         "",
     ]
+    fingerprints = sorted(
+        {
+            run["library"]
+            for scenario in results["scenarios"]
+            for run in scenario["runs"]
+            if "library" in run
+        }
+    )
+    if len(fingerprints) > 1:
+        out += [
+            "**Warning: the library changed during this run**; dynamodb-sessions was"
+            " measured at " + ", ".join(f"`{f}`" for f in fingerprints) + ".",
+            "",
+        ]
+    elif fingerprints:
+        out += [f"dynamodb-sessions measured at `{fingerprints[0]}` (commit + source hash).", ""]
     for scenario in results["scenarios"]:
         out += [f"## {scenario['title']}", ""]
         if scenario["key"].startswith("block"):
