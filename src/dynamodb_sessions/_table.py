@@ -203,14 +203,23 @@ def ttl_status(client: DynamoDBClient, table_name: str) -> tuple[str, str | None
             raise
         return None
     status = description.get("TimeToLiveStatus", "DISABLED")
-    if status == "DISABLED" and not _can_update_ttl(client, table_name):
-        return None  # dynalite answers DescribeTimeToLive with DISABLED, always
+    # dynalite answers DescribeTimeToLive with DISABLED, always. AWS is never probed:
+    # a refused probe would show up in CloudTrail as a failed call.
+    if status == "DISABLED" and not _is_aws(client) and not _can_update_ttl(client, table_name):
+        return None
     return status, description.get("AttributeName")
 
 
+def _is_aws(client: DynamoDBClient) -> bool:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(client.meta.endpoint_url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
 def _can_update_ttl(client: DynamoDBClient, table_name: str) -> bool:
-    # Probe UpdateTimeToLive on a table that doesn't exist, so nothing changes: AWS
-    # and moto answer ResourceNotFound (or AccessDenied), dynalite UnknownOperation.
+    # Probe UpdateTimeToLive on a table that doesn't exist, so nothing changes: moto
+    # answers ResourceNotFound, dynalite UnknownOperation.
     import uuid
 
     from botocore.exceptions import ClientError

@@ -43,14 +43,19 @@ def indexed_table(server: LocalServer) -> str:
     return _indexed_tables[server.endpoint_url]
 
 
-@pytest.fixture(params=["memory", "moto", "dynalite"])
+@pytest.fixture(params=["memory", "moto", "dynalite", "moto-lean", "dynalite-lean"])
 def store(request: pytest.FixtureRequest, clock: Clock) -> Store:
+    """Every store; "-lean" lets the DynamoDBStore build its own (lean) caller."""
     if request.param == "memory":
         return MemoryStore(clock=clock)
-    server = request.getfixturevalue(f"{request.param}_server")
-    return DynamoDBStore(
-        indexed_table(server), client=make_client(server.endpoint_url), clock=clock
-    )
+    kind, _, lean = request.param.partition("-")
+    server = request.getfixturevalue(f"{kind}_server")
+    table = indexed_table(server)
+    if lean:
+        return DynamoDBStore(
+            table, endpoint_url=server.endpoint_url, region_name="us-east-1", clock=clock
+        )
+    return DynamoDBStore(table, client=make_client(server.endpoint_url), clock=clock)
 
 
 def new_key() -> str:
@@ -141,9 +146,13 @@ async def test_revoke_pages_through_many_sessions(store: Store, clock: Clock) ->
 
 @pytest.mark.anyio
 async def test_a_table_without_the_index_says_how_to_add_it(server: LocalServer) -> None:
-    store = DynamoDBStore(sessions_table(server), client=make_client(server.endpoint_url))
-    with pytest.raises(SessionStoreError, match="create-table --with-user-index"):
-        await store.revoke_user_sessions("ann")
+    table = sessions_table(server)
+    for store in (
+        DynamoDBStore(table, client=make_client(server.endpoint_url)),
+        DynamoDBStore(table, endpoint_url=server.endpoint_url, region_name="us-east-1"),
+    ):
+        with pytest.raises(SessionStoreError, match="create-table --with-user-index"):
+            await store.revoke_user_sessions("ann")
 
 
 def test_bind_user_refuses_an_empty_or_huge_id() -> None:
