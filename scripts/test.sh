@@ -4,6 +4,7 @@
 # every server it needs on 127.0.0.1: moto, dynalite, an OIDC provider, the app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export SETUP_CHROMIUM=1
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh
 

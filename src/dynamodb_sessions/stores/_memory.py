@@ -35,6 +35,10 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def __bool__(self) -> bool:
+        # An empty store is still a store: `store or default()` must keep it.
+        return True
+
     async def load(self, key: str) -> StoredSession | None:
         """Return the live session under `key`, or None (expired ones are dropped)."""
         return self._live(key)
