@@ -181,16 +181,18 @@ def _first_request_table(scenario: dict[str, Any]) -> list[str]:
 def _cold_table(cold: dict[str, Any]) -> list[str]:
     lines = [
         '| `python -X importtime -c "import M"` | cumulative ms (median of 5) '
-        "| boto3 imported | modules imported |",
-        "|---|---:|---|---:|",
+        "| fastest of 5 | boto3 imported | modules imported |",
+        "|---|---:|---:|---|---:|",
     ]
     for module, entry in cold.items():
         if "error" in entry:
             lines.append(f"| `{module}` | failed: {' '.join(entry['error'])} | | |")
             continue
         us = entry["cumulative_us_median"]
+        runs = entry.get("cumulative_us_runs") or []
         lines.append(
             f"| `{module}` | {_fmt(us / 1000 if us is not None else None, 1)} "
+            f"| {_fmt(min(runs) / 1000 if runs else None, 1)} "
             f"| {'yes' if entry['boto3_imported'] else 'no'} | {entry['modules_imported']} |"
         )
     return lines
@@ -318,14 +320,26 @@ def markdown(results: dict[str, Any]) -> str:
             if "library" in run
         }
     )
-    if len(fingerprints) > 1:
+    sources = {f.rpartition("+")[2] for f in fingerprints}
+    if len(sources) > 1:
         out += [
             "**Warning: the library changed during this run**; dynamodb-sessions was"
             " measured at " + ", ".join(f"`{f}`" for f in fingerprints) + ".",
             "",
         ]
     elif fingerprints:
-        out += [f"dynamodb-sessions measured at `{fingerprints[0]}` (commit + source hash).", ""]
+        out += [
+            f"dynamodb-sessions measured at `{fingerprints[0]}` (commit + source hash; the"
+            " source did not change during the run).",
+            "",
+        ]
+    load = meta.get("loadavg")
+    if load and "end" in load:
+        out += [
+            f"Load average (1 min) on the box: {load['start'][0]:.2f} at the start,"
+            f" {load['end'][0]:.2f} at the end (other work shares this machine).",
+            "",
+        ]
     for scenario in results["scenarios"]:
         out += [f"## {scenario['title']}", ""]
         if scenario["key"].startswith("block"):

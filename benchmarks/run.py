@@ -676,6 +676,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             "client": args.client,
             "machine": machine(),
             "versions": versions(),
+            "loadavg": {"start": list(os.getloadavg())},
         },
         "contenders": [vars(c) for c in args.contenders],
         "scenarios": [],
@@ -726,6 +727,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     print("cold start (import times)", flush=True)
     results["cold_start"] = cold_start()
     results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["loadavg"]["end"] = list(os.getloadavg())
     return results
 
 
