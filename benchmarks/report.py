@@ -474,6 +474,7 @@ def plots(results: dict[str, Any], out_dir: Path) -> list[Path]:
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
     for x, total in enumerate(bottoms):
         ax.text(x, total, f"{total:.2f}", ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(0, max([*bottoms, 1.2]) * 1.12)
     ax.axhline(1.2, color="grey", linestyle="--", linewidth=1)
     ax.text(len(labels) - 0.5, 1.22, "target 1.2", color="grey", fontsize=8, ha="right")
     ax.set_ylabel("DynamoDB calls per request (lower is better)")
