@@ -2,6 +2,7 @@
 
 - `ThrottlingServer`: answers every request with DynamoDB's ThrottlingException.
 - `BlackHoleServer`: accepts requests and answers none until released.
+- `LossyProxy`: performs a call upstream, then loses its answer (once per operation).
 """
 
 from __future__ import annotations
@@ -109,3 +110,74 @@ class BlackHoleServer:
         traceback: TracebackType | None,
     ) -> None:
         self.release()
+
+
+class _LossyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        import http.client
+
+        server: LossyProxy = self.server  # type: ignore[assignment]
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        upstream = http.client.HTTPConnection(
+            server.upstream_host, server.upstream_port, timeout=10
+        )
+        try:
+            upstream.request("POST", self.path, body=body, headers=dict(self.headers.items()))
+            response = upstream.getresponse()
+            data = response.read()
+        finally:
+            upstream.close()
+        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        with server.lock:
+            server.forwarded.append(operation)
+            lose = operation in server.lose_once
+            server.lose_once.discard(operation)
+        if lose:
+            # The write happened upstream; the client never hears of it.
+            self.close_connection = True
+            self.connection.close()
+            return
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in ("connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class LossyProxy(ThreadingHTTPServer):
+    """Forwards DynamoDB calls to `upstream`, but drops the answer to the first call of
+    each operation in `lose_once` *after* the upstream server performed it."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, *, lose_once: set[str]) -> None:
+        super().__init__(("127.0.0.1", 0), _LossyHandler)
+        host, _, port = upstream.removeprefix("http://").partition(":")
+        self.upstream_host, self.upstream_port = host, int(port)
+        self.lose_once = set(lose_once)
+        self.forwarded: list[str] = []
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> LossyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+        self.server_close()

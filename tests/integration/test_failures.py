@@ -4,6 +4,7 @@ the session, nothing for those that don't, and never a raw id in the logs."""
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 
 import anyio
@@ -13,7 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from devservers.dynamodb import LocalServer, free_port
-from devservers.faulty import BlackHoleServer, ThrottlingServer
+from devservers.faulty import BlackHoleServer, LossyProxy, ThrottlingServer
 from dynamodb_sessions import DynamoDBStore, MemoryStore
 from tests.conftest import make_client, sessions_table
 from tests.sessions_app import make_app
@@ -133,3 +134,27 @@ async def test_slow_dynamodb_does_not_block_requests_without_session() -> None:
             assert "session" not in results
             hole.release()
         assert results == {"plain": 200, "session": 503}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("lean", [True, False])
+async def test_a_write_whose_answer_was_lost_is_retried_and_counted_once(
+    dynalite_server: LocalServer, lean: bool
+) -> None:
+    # The first UpdateItem and PutItem reach DynamoDB, but their answers are lost; the
+    # client retries, the retry fails its own condition, and the write token shows the
+    # write had landed: success, not a 409, and no double application.
+    table = sessions_table(dynalite_server)
+    with LossyProxy(dynalite_server.endpoint_url, lose_once={"PutItem", "UpdateItem"}) as proxy:
+        store = DynamoDBStore(
+            table, endpoint_url=proxy.endpoint_url, region_name="us-east-1", lean=lean
+        )
+        key = uuid.uuid4().hex * 2
+        await store.create(key, data={"n": "0"}, expires=2**31)
+        await store.update(key, set={"n": "1"}, remove=(), expected={"n": "0"}, expires=2**31)
+        stored = await store.load(key)
+        assert stored is not None
+        assert dict(stored.data) == {"n": "1"}
+        assert stored.version == 2  # one create, one update: nothing applied twice
+        assert proxy.forwarded.count("PutItem") == 2
+        assert proxy.forwarded.count("UpdateItem") == 2

@@ -159,26 +159,3 @@ async def test_keys_with_dots_spaces_and_reserved_words(any_store: Store, clock:
     stored = await any_store.load(key)
     assert stored is not None
     assert dict(stored.data) == odd
-
-
-async def test_repeating_an_applied_update_succeeds(any_store: Store, clock: Clock) -> None:
-    # What a client retry does when the first attempt landed but its answer was lost.
-    key = new_key()
-    expires = int(clock()) + 60
-    await any_store.create(key, data={"n": "1", "gone": "0"}, expires=expires)
-    for _attempt in range(2):
-        await any_store.update(
-            key, set={"n": "2"}, remove={"gone"}, expected={"n": "1", "gone": "0"}, expires=expires
-        )
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"n": "2"}
-
-
-async def test_repeating_a_create_succeeds(any_store: Store, clock: Clock) -> None:
-    key = new_key()
-    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
-    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"a": "1"}

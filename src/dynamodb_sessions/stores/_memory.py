@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from .._exceptions import SessionConfigError, SessionConflictError, SessionStoreError
-from ._stored import StoredSession, already_applied
+from ._stored import StoredSession
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,10 +47,7 @@ class MemoryStore:
         self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
     ) -> None:
         """Store a new session under `key`, bound to `user_id` if given."""
-        current = self._live(key)
-        if current is not None:
-            if current.data == dict(data):
-                return  # this very create, repeated: see `already_applied`
+        if self._live(key) is not None:
             raise SessionStoreError("a session with this key exists already")
         self._sessions[key] = StoredSession(dict(data), expires, int(self.clock()), 1, user_id)
         self._evict()
@@ -71,8 +68,6 @@ class MemoryStore:
             raise SessionConflictError((), gone=True)
         if expected is not None:
             clashes = [k for k, text in expected.items() if current.data.get(k) != text]
-            if clashes and already_applied(current.data, set, remove):
-                return
             if clashes:
                 raise SessionConflictError(clashes)
         data = {k: v for k, v in current.data.items() if k not in remove}

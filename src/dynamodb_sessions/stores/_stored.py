@@ -4,7 +4,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Mapping
 
 
 class StoredSession:
@@ -44,14 +44,3 @@ class StoredSession:
         return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking value object
-
-
-def already_applied(
-    data: Mapping[str, str], set: Mapping[str, str], remove: Collection[str]
-) -> bool:
-    """True if `data` already holds these changes: a retried write that had landed.
-
-    Stores treat such a repeat as success, not a conflict: an attempt whose answer
-    was lost on the way back is retried by the client and then fails its condition.
-    """
-    return all(data.get(k) == v for k, v in set.items()) and not any(k in data for k in remove)

@@ -7,6 +7,8 @@ Item layout (the table's partition key is `session_id`, a string)::
     ttl         N  epoch second after which the session is dead (DynamoDB TTL attribute)
     created     N  epoch second of creation, for the absolute lifetime
     ver         N  number of writes, for debugging races
+    wid         S  a random token of the last write: a retried write whose first answer
+                   was lost recognises its own work by it, instead of seeing a conflict
     user_id     S  the user the session is bound to, if any (key of the `user_id-index` GSI)
 
 boto3 is imported only when the first client is built, so importing this module
@@ -26,7 +28,7 @@ from .._exceptions import (
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
 )
-from ._stored import StoredSession, already_applied
+from ._stored import StoredSession
 
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
 if TYPE_CHECKING:
@@ -176,13 +178,14 @@ class DynamoDBStore:
         self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
     ) -> None:
         """Put a new item; an expired item under the same key counts as absent."""
-        now = int(self.clock())
-        item = {
+        now, token = int(self.clock()), _write_token()
+        item: dict[str, Any] = {
             "session_id": {"S": key},
             "data": {"M": {k: {"S": v} for k, v in data.items()}},
             "ttl": {"N": str(expires)},
             "created": {"N": str(now)},
             "ver": {"N": "1"},
+            "wid": {"S": token},
         }
         if user_id is not None:
             item["user_id"] = {"S": user_id}
@@ -197,10 +200,10 @@ class DynamoDBStore:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except _ConditionFailed:
-            # Ids are 256 random bits: the only live item under this key can be this
-            # very write, landed by an attempt whose answer was lost (`already_applied`).
-            current = await self.load(key)
-            if current is None or dict(current.data) != dict(data):
+            current = await self._read_after_refusal(key)
+            # Ids are 256 random bits: a live item here can only be this very write,
+            # landed by an attempt whose answer was lost; its token tells.
+            if current is None or current.get("wid", {}).get("S") != token:
                 raise SessionStoreError("a live session with this key exists already") from None
 
     async def update(
@@ -219,11 +222,14 @@ class DynamoDBStore:
                 f"one request changed {len(set) + len(remove)} session keys; at most "
                 f"{MAX_KEYS_PER_UPDATE} can be saved at once. Group related values under one key."
             )
-        request = _UpdateBuilder(int(self.clock()), expires).build(set, remove, expected, user_id)
+        token = _write_token()
+        request = _UpdateBuilder(int(self.clock()), expires, token).build(
+            set, remove, expected, user_id
+        )
         try:
             await self._call("update_item", TableName=self.table_name, Key=_key(key), **request)
         except _ConditionFailed:
-            conflict = await self._explain_conflict(key, expected, set, remove)
+            conflict = await self._explain_refusal(key, token, expected)
             if conflict is not None:
                 raise conflict from None
 
@@ -304,21 +310,26 @@ class DynamoDBStore:
                 return keys
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    async def _explain_conflict(
-        self,
-        key: str,
-        expected: Mapping[str, str | None] | None,
-        set: Mapping[str, str],
-        remove: Collection[str],
+    async def _read_after_refusal(self, key: str) -> dict[str, Any] | None:
+        # Only reached when a conditional write was refused, which is rare.
+        response = await self._call(
+            "get_item", TableName=self.table_name, Key=_key(key), ConsistentRead=True
+        )
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    async def _explain_refusal(
+        self, key: str, token: str, expected: Mapping[str, str | None] | None
     ) -> SessionConflictError | None:
-        """Why a conditional update failed, or None if it had in fact succeeded."""
-        # Only reached when a conditional write failed, which is rare: one extra read
-        # tells a vanished session from a key that another request changed first.
-        current = await self.load(key)
-        if current is None:
-            return SessionConflictError((), gone=True)
-        if already_applied(current.data, set, remove):
+        """Why an update was refused, or None if it had in fact succeeded."""
+        item = await self._read_after_refusal(key)
+        if item is not None and item.get("wid", {}).get("S") == token:
+            # botocore retried an attempt that had landed but whose answer was lost:
+            # the retry fails its own condition, and the token shows it is ours.
             return None
+        current = _from_item(item) if item is not None else None
+        if current is None or current.expires <= self.clock():
+            return SessionConflictError((), gone=True)
         clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
         return SessionConflictError(clashes or list(expected or ()))
 
@@ -344,12 +355,13 @@ class _UpdateBuilder:
     """Builds one UpdateItem request: placeholders for every session key, since
     keys may contain dots, spaces or reserved words."""
 
-    def __init__(self, now: int, expires: int) -> None:
+    def __init__(self, now: int, expires: int, token: str) -> None:
         self.names: dict[str, str] = {"#ttl": "ttl"}
         self.values: dict[str, Any] = {
             ":now": {"N": str(now)},
             ":ttl": {"N": str(expires)},
             ":one": {"N": "1"},
+            ":wid": {"S": token},
         }
         self._placeholders: dict[str, str] = {}
 
@@ -373,7 +385,8 @@ class _UpdateBuilder:
         expected: Mapping[str, str | None] | None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
-        sets = ["#ttl = :ttl"] + [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
+        sets = ["#ttl = :ttl", "wid = :wid"]
+        sets += [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
         if user_id is not None:
             sets.append(f"user_id = {self._value(user_id)}")
         expression = "SET " + ", ".join(sets)
@@ -472,3 +485,9 @@ class _BotocoreErrors:
         if code == "ValidationException" and "size" in message.lower():
             return SessionDataError(f"DynamoDB refused the session: {message}")
         return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
+
+
+def _write_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
