@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from app.config import Settings
-from app.routers import auth, duel, health
+from app.routers import account, auth, duel, health
 from app.services import oidc
 from app.services.session_store import SessionBackend, backend_name, get_session_store_instance
 from dynamodb_sessions import DynamoDBSessionMiddleware
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, *, store: SessionBackend | None
     application.state.settings = settings
     application.state.oidc_client = oidc.build_client(settings.oidc) if settings.oidc else None
     application.state.session_store = _add_sessions(application, settings, store)
-    for router in (auth.router, duel.router, health.router):
+    for router in (auth.router, account.router, duel.router, health.router):
         application.include_router(router)
     return application
 

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from app.config import Settings
+from dynamodb_sessions import DynamoDBSessionDict
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -23,7 +24,16 @@ def settings_of(request: Request) -> Settings:
 def current_user(request: Request) -> dict[str, Any] | None:
     """The signed-in user's claims kept in the session, or None."""
     user = request.session.get("user")
-    return user if isinstance(user, dict) else None
+    if not isinstance(user, dict):
+        return None
+    session = request.session
+    if isinstance(session, DynamoDBSessionDict) and session.user_id is None:
+        # Signed in before sessions were bound at login (an older release): bind it
+        # now, once, so that "sign out everywhere" reaches it too.
+        sub = user.get("sub")
+        if isinstance(sub, str) and sub:
+            session.bind_user(sub)
+    return user
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

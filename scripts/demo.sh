@@ -7,8 +7,8 @@
 #
 # It creates .venv (scripts/setup.sh), starts a local DynamoDB-compatible server
 # (moto; DEMO_DB=dynalite for dynalite) and a local OpenID Connect provider
-# (oidc-provider-mock) on loopback, creates the sessions table with the library's
-# CLI, and runs the app under uvicorn. Ctrl-C stops everything this run started.
+# (oidc-provider-mock) on loopback, creates the sessions table and its user index
+# with the library's CLI, and runs the app under uvicorn. Ctrl-C stops everything this run started.
 #
 # Restarting only the app: servers that already answer on their ports are reused
 # and left running on exit. So run `bash scripts/demo.sh --services` in one
@@ -107,7 +107,8 @@ wait_services  # both start in parallel
 
 export SESSION_TABLE_NAME=${SESSION_TABLE_NAME:-LLM-Duel-Sessions}
 echo "== creating table $SESSION_TABLE_NAME (idempotent)"
-.venv/bin/dynamodb-sessions create-table --table-name "$SESSION_TABLE_NAME" \
+# --with-user-index: the account page's "Sign out everywhere" needs it.
+.venv/bin/dynamodb-sessions create-table --with-user-index --table-name "$SESSION_TABLE_NAME" \
   --endpoint-url "$AWS_ENDPOINT_URL_DYNAMODB" --region "$AWS_REGION"
 
 if $services_only; then

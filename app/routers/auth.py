@@ -114,6 +114,11 @@ def _start_signed_in_session(
     # browser before sign-in is worth nothing after it.
     if isinstance(request.session, DynamoDBSessionDict):
         request.session.regenerate_id()
+        # Bound to the opaque, stable `sub` (not the email, which can change), so
+        # that "sign out everywhere" (app/routers/account.py) can end this session.
+        sub = claims.get("sub")
+        if isinstance(sub, str) and sub:
+            request.session.bind_user(sub)
     request.session["user"] = {key: claims[key] for key in USER_CLAIMS if key in claims}
     if id_token:
         request.session["id_token"] = id_token
@@ -131,6 +136,11 @@ async def logout(request: Request) -> Response:
     """End the session here, then at the provider when it has a logout endpoint."""
     id_token = request.session.get("id_token")
     request.session.clear()
+    return await signed_out_redirect(request, id_token)
+
+
+async def signed_out_redirect(request: Request, id_token: object) -> Response:
+    """After `request.session.clear()`: go to the provider's logout, else home."""
     target: str = str(request.url_for("index"))
     configured = _oidc(request)
     if configured is not None:

@@ -19,13 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 REGION = DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"]
 
 
-def create_table(endpoint_url: str, name: str | None = None) -> str:
-    """Create a sessions table through the library's CLI, as the docs say; return its name."""
+def create_table(endpoint_url: str, name: str | None = None, *, user_index: bool = True) -> str:
+    """Create a sessions table (with its user index) through the library's CLI; return its name."""
     name = name or f"app-tests-{uuid.uuid4().hex[:10]}"
     cli = Path(sys.executable).with_name("dynamodb-sessions")
     subprocess.run(
         [
             *(str(cli), "create-table", "--table-name", name),
+            *(["--with-user-index"] if user_index else []),
             *("--endpoint-url", endpoint_url, "--region", REGION),
         ],
         check=True,

@@ -50,18 +50,38 @@ def test_env_example_lists_every_variable_the_app_reads() -> None:
 
 
 def test_policy_is_the_librarys_runtime_policy(template: Any) -> None:
+    """The app uses the user index ("sign out everywhere"): the --with-user-index policy."""
     printed = json.loads(
         _cli(
             "iam-policy",
+            "--with-user-index",
             *("--table-name", "LLM-Duel-Sessions", "--region", "us-east-1"),
             *("--account-id", "123456789012"),
         )
     )
-    statement = template["Resources"]["DuelFunction"]["Properties"]["Policies"][0]["Statement"][0]
+    table, index = template["Resources"]["DuelFunction"]["Properties"]["Policies"][0]["Statement"]
+    table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/LLM-Duel-Sessions"
 
     assert json.loads(_blocks(TABLES, "json")[0]) == printed
-    assert statement["Action"] == printed["Statement"][0]["Action"]
-    assert statement["Resource"] == {"Fn::GetAtt": ["SessionsTable", "Arn"]}
+    assert len(printed["Statement"]) == 2
+    assert {**table, "Resource": table_arn} == printed["Statement"][0]
+    assert table["Resource"] == {"Fn::GetAtt": ["SessionsTable", "Arn"]}
+    assert {**index, "Resource": f"{table_arn}/index/user_id-index"} == printed["Statement"][1]
+    assert index["Resource"] == {"Fn::Sub": "${SessionsTable.Arn}/index/user_id-index"}
+
+
+def test_template_table_has_the_user_index(template: Any) -> None:
+    """What `create-table --with-user-index` creates, and what `check` verifies."""
+    properties = template["Resources"]["SessionsTable"]["Properties"]
+
+    assert {"AttributeName": "user_id", "AttributeType": "S"} in properties["AttributeDefinitions"]
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "user_id-index",
+            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        }
+    ]
 
 
 def test_table_snippet_matches_the_template(template: Any) -> None:
