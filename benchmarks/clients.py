@@ -25,6 +25,10 @@ class TransportError(Exception):
     """The request got no HTTP answer (connection error, timeout, bad framing)."""
 
 
+class _StaleConnection(Exception):
+    """The connection was closed before any byte of an answer arrived."""
+
+
 class Response:
     def __init__(self, status_code: int, body: bytes) -> None:
         self.status_code = status_code
@@ -92,19 +96,41 @@ class RawClient:
             raise TransportError(type(exc).__name__) from exc
 
     async def _request(self, method: str, path: str) -> Response:
-        if self._conn is not None and time.monotonic() - self._last_used > IDLE_RECONNECT_S:
+        if self._conn is not None and (
+            time.monotonic() - self._last_used > IDLE_RECONNECT_S or self._conn[0].at_eof()
+        ):
             await self.aclose()
-        if self._conn is None:
-            self._conn = await asyncio.open_connection(self.host, self.port)
+        if self._conn is not None:
+            try:
+                return await self._exchange(method, path)
+            except _StaleConnection:
+                # The server closed the kept-alive connection (uvicorn does after its own
+                # 500) before reading this request: send it again on a new one.
+                await self.aclose()
+        self._conn = await asyncio.open_connection(self.host, self.port)
+        try:
+            return await self._exchange(method, path)
+        except _StaleConnection as exc:
+            raise ConnectionResetError("connection closed without an answer") from exc
+
+    async def _exchange(self, method: str, path: str) -> Response:
+        assert self._conn is not None
         reader, writer = self._conn
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         if method != "GET":
             lines.append("Content-Length: 0")
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        await writer.drain()
-        head = await reader.readuntil(b"\r\n\r\n")
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial:
+                raise
+            raise _StaleConnection from exc
+        except ConnectionError as exc:
+            raise _StaleConnection from exc
         head_lines = head[:-4].decode("latin-1").split("\r\n")
         status = int(head_lines[0].split(" ", 2)[1])
         length: int | None = None
@@ -121,6 +147,24 @@ class RawClient:
                 close = True
             elif name == "set-cookie":
                 self._set_cookie(value)
+        try:
+            body = await self._read_body(reader, length, chunked)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            if status < 500 or length is not None:
+                raise
+            # uvicorn's own 500 (an exception in the app) is close-delimited; the reset
+            # that can follow it must not hide the status.
+            body = str(exc).encode()
+            close = True
+        if length is None and not chunked:
+            close = True
+        if close:
+            await self.aclose()
+        self._last_used = time.monotonic()
+        return Response(status, body)
+
+    @staticmethod
+    async def _read_body(reader: asyncio.StreamReader, length: int | None, chunked: bool) -> bytes:
         if chunked:
             parts = []
             while True:
@@ -129,16 +173,10 @@ class RawClient:
                 if size == 0:
                     break
                 parts.append(data[:-2])
-            body = b"".join(parts)
-        elif length is not None:
-            body = await reader.readexactly(length)
-        else:
-            body = await reader.read()
-            close = True
-        if close:
-            await self.aclose()
-        self._last_used = time.monotonic()
-        return Response(status, body)
+            return b"".join(parts)
+        if length is not None:
+            return await reader.readexactly(length)
+        return await reader.read()
 
     def _set_cookie(self, header: str) -> None:
         pair, *attributes = header.split(";")

@@ -329,8 +329,8 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     elif fingerprints:
         out += [
-            f"dynamodb-sessions measured at `{fingerprints[0]}` (commit + source hash; the"
-            " source did not change during the run).",
+            f"dynamodb-sessions measured at `{fingerprints[0]}` (HEAD when the run started +"
+            " hash of the copy of src/dynamodb_sessions that every app process imported).",
             "",
         ]
     load = meta.get("loadavg")

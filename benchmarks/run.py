@@ -22,9 +22,11 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -270,15 +272,47 @@ def create_table(endpoint_url: str, name: str, kind: devservers.ServerKind) -> N
         )
 
 
-def library_fingerprint() -> str:
-    """The git commit plus a hash of src/dynamodb_sessions as the app process will import it.
+SNAPSHOT: dict[str, Path] = {}  # "dir": the copy of the library that this run measures
 
-    The library may change between runs while other work lands; the report flags runs
-    of dynamodb-sessions that measured different code.
+
+def snapshot_library() -> Path:
+    """Copy src/dynamodb_sessions once per run; every app process imports that copy.
+
+    The library may change while a run is going (others work on it): without the copy,
+    contenders started later in the run would measure different code.
     """
+    if "dir" not in SNAPSHOT:
+        target = Path(tempfile.mkdtemp(prefix="bench-lib-"))
+        shutil.copytree(
+            ROOT / "src" / "dynamodb_sessions",
+            target / "dynamodb_sessions",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        SNAPSHOT["dir"] = target
+    return SNAPSHOT["dir"]
+
+
+def library_env() -> dict[str, str]:
+    """Environment additions that make a subprocess import the snapshot of the library."""
+    paths = [str(snapshot_library()), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+_FINGERPRINT: dict[str, str] = {}
+
+
+def library_fingerprint() -> str:
+    """HEAD when the run started plus a hash of the measured copy of the library."""
+    if "value" not in _FINGERPRINT:
+        _FINGERPRINT["value"] = _compute_fingerprint()
+    return _FINGERPRINT["value"]
+
+
+def _compute_fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "dynamodb_sessions").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode())
+    root = snapshot_library()
+    for path in sorted((root / "dynamodb_sessions").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -312,6 +346,7 @@ def start_app(
     env = {
         **os.environ,
         **APP_ENV,
+        **library_env(),
         "BENCH_ENDPOINT_URL": endpoint_url,
         "BENCH_TABLE": table,
         "BENCH_SKIP_PATHS": "1" if contender.skip_paths else "",
@@ -568,7 +603,7 @@ def import_time(module: str, runs: int = 5) -> dict[str, Any]:
             capture_output=True,
             text=True,
             cwd=ROOT,
-            env={**os.environ, **APP_ENV},
+            env={**os.environ, **APP_ENV, **library_env()},
             timeout=60,
             check=False,
         )
@@ -682,6 +717,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         "scenarios": [],
     }
     counter = [0]
+    library_fingerprint()  # copies the library and notes HEAD now
     with harness_processes() as procs:
         servers: dict[str, tuple[devservers.LocalServer, Proxy]] = {}
         for scenario in args.scenarios:
@@ -727,6 +763,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     print("cold start (import times)", flush=True)
     results["cold_start"] = cold_start()
     results["meta"]["wall_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["library"] = library_fingerprint()
+    shutil.rmtree(snapshot_library(), ignore_errors=True)
     results["meta"]["loadavg"]["end"] = list(os.getloadavg())
     return results
 
