@@ -120,6 +120,46 @@ def test_browser_signs_in_votes_twice_and_signs_out(chromium_path: Path, base_ur
             browser.close()
 
 
+@pytest.mark.browser
+def test_browser_signs_out_everywhere(chromium_path: Path, base_url: str) -> None:
+    """Two browser profiles (two cookie jars) as one user; the button in one ends both."""
+    from playwright.sync_api import Page, expect, sync_playwright
+
+    def sign_in(page: Page, sub: str) -> None:
+        page.route("**/*", lambda route: _only_loopback(route))
+        page.goto(base_url + "/")
+        page.click("#sign-in")
+        page.fill("input[name=sub]", sub)
+        page.click("button:text-is('Authorize')")
+        page.wait_for_url(base_url + "/")
+        expect(page.locator("#signed-in-as")).to_have_text(sub)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        try:
+            laptop, phone, other = (browser.new_context().new_page() for _ in range(3))
+            for page, sub in (
+                (laptop, "everywhere@example.com"),
+                (phone, "everywhere@example.com"),
+                (other, "other@example.com"),
+            ):
+                sign_in(page, sub)
+
+            laptop.click("#account-link")
+            expect(laptop.locator("#session-count")).to_have_text("2")
+            laptop.click("#sign-out-everywhere")
+            laptop.click("button:text-is('End session')")  # the provider's logout page
+            laptop.wait_for_url(base_url + "/")
+            expect(laptop.locator("#signed-out")).to_be_visible()
+
+            phone.reload()
+            expect(phone.locator("#signed-out")).to_be_visible()
+            other.reload()
+            expect(other.locator("#signed-in-as")).to_have_text("other@example.com")
+        finally:
+            browser.close()
+
+
 def _only_loopback(route: object) -> None:
     url: str = route.request.url  # type: ignore[attr-defined]
     if urlsplit(url).hostname == "127.0.0.1":
