@@ -288,6 +288,52 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def summary_table(results: dict[str, Any]) -> list[str]:
+    """One row per contender with the figures the issue's targets are about."""
+    labels = [c["label"] for c in results["contenders"]]
+    star5 = _run(results, "latency5-dynalite", "starsessions")
+    star_plain = _run(results, "plain-dynalite", "starsessions")
+    lines = [
+        "| contender | DynamoDB calls/req (dynalite) | app CPU ms/req (dynalite) "
+        "| CPU vs starsessions | req/s, 5 ms latency (dynalite) | vs starsessions "
+        "| read p50 / p99 ms, 5 ms latency | /nosession p99 ms at 200 ms latency, no cookie "
+        "/ with cookie | 5xx under faults | lost updates under faults |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label in labels:
+        plain = _run(results, "plain-dynalite", label)
+        lat5 = _run(results, "latency5-dynalite", label)
+        block = _run(results, "block200-dynalite", label)
+        faults = [r for k in FAULT_SCENARIOS if (r := _run(results, k, label))]
+        cells = [label]
+        cells.append(_fmt(plain["calls_per_request"], 2) if plain else "n/a")
+        cells.append(_fmt(plain["cpu_ms_per_request"], 2) if plain else "n/a")
+        cells.append(
+            _ratio(plain["cpu_ms_per_request"], star_plain["cpu_ms_per_request"])
+            if plain and star_plain
+            else "n/a"
+        )
+        cells.append(_fmt(lat5["rps"], 0) if lat5 else "n/a")
+        cells.append(_ratio(lat5["rps"], star5["rps"]) if lat5 and star5 else "n/a")
+        read = (lat5 or {}).get("latency_ms", {}).get("read")
+        cells.append(f"{_fmt(read['p50'], 0)} / {_fmt(read['p99'], 0)}" if read else "n/a")
+        probes = (block or {}).get("probes_ms", {})
+        if probes:
+            cells.append(
+                f"{_fmt(probes.get('no_cookie', {}).get('p99'), 0)} / "
+                f"{_fmt(probes.get('with_cookie', {}).get('p99'), 0)}"
+            )
+        else:
+            cells.append("n/a")
+        if faults:
+            cells.append(str(sum(r["server_errors_5xx"] for r in faults)))
+            cells.append(str(sum(r["correctness"]["lost_updates"] for r in faults)))
+        else:
+            cells += ["n/a (no DynamoDB)", "n/a"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     meta = results["meta"]
     m = meta["machine"]
@@ -340,6 +386,7 @@ def markdown(results: dict[str, Any]) -> str:
             f" {load['end'][0]:.2f} at the end (other work shares this machine).",
             "",
         ]
+    out += ["## Summary", "", *summary_table(results), ""]
     for scenario in results["scenarios"]:
         out += [f"## {scenario['title']}", ""]
         if scenario["key"].startswith("block"):
@@ -519,6 +566,76 @@ def write_report(results: dict[str, Any], out_dir: Path) -> None:
     plots(results, out_dir)
 
 
+DOCS_TEMPLATE = Path(__file__).resolve().parent / "performance.md.in"
+DOCS_OUT = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+
+
+def _section(results: dict[str, Any], key: str, kind: str) -> list[str]:
+    scenario = next((s for s in results["scenarios"] if s["key"] == key), None)
+    if scenario is None:
+        return ["(not measured in this run)"]
+    if kind == "main":
+        return _main_table(scenario)
+    if kind == "block":
+        return _block_table(scenario)
+    if kind == "faults":
+        return _fault_table(results, scenario)
+    if kind == "endpoints":
+        return _endpoint_table(scenario)
+    return _first_request_table(scenario)
+
+
+def write_docs(
+    results: dict[str, Any], template: Path = DOCS_TEMPLATE, out: Path = DOCS_OUT
+) -> None:
+    """Fill docs/performance.md from its template with the tables of `results`."""
+    meta = results["meta"]
+    m = meta["machine"]
+    load = meta.get("loadavg", {})
+    values = {
+        "command": meta["command"],
+        "started": meta["started_utc"],
+        "wall_s": str(meta.get("wall_s", "?")),
+        "machine": f"{m['nproc']} CPUs ({m['cpu']}), {m['platform']}",
+        "python": m["python"],
+        "versions": "\n".join(
+            f"| {name} | {version} |" for name, version in meta["versions"].items()
+        ),
+        "library": meta.get("library", "unknown"),
+        "loadavg": (
+            f"{load['start'][0]:.2f} at the start, {load['end'][0]:.2f} at the end"
+            if "end" in load
+            else "not recorded"
+        ),
+        "users": str(meta["users"]),
+        "duration": f"{meta['duration_s']:g}",
+        "summary": "\n".join(summary_table(results)),
+        "targets": "\n".join(
+            ["| target | measured | verdict |", "|---|---|---|"]
+            + [f"| {t['target']} | {t['measured']} | {t['verdict']} |" for t in targets(results)]
+        ),
+        "cold_start": "\n".join(_cold_table(results.get("cold_start", {}))),
+    }
+    for key in (
+        "plain-moto",
+        "plain-dynalite",
+        "latency5-dynalite",
+        "block200-dynalite",
+        "throttle5-dynalite",
+        "faults-mixed-dynalite",
+    ):
+        for kind in ("main", "block", "faults", "endpoints", "first"):
+            values[f"{key}:{kind}"] = "\n".join(_section(results, key, kind))
+    text = template.read_text()
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", value)
+    out.write_text(text)
+
+
 if __name__ == "__main__":  # re-render from an existing results.json
-    directory = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results"
-    write_report(json.loads((directory / "results.json").read_text()), directory)
+    args = [a for a in sys.argv[1:] if a != "--docs"]
+    directory = Path(args[0]) if args else Path(__file__).parent / "results"
+    loaded = json.loads((directory / "results.json").read_text())
+    write_report(loaded, directory)
+    if "--docs" in sys.argv:
+        write_docs(loaded)

@@ -789,6 +789,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--scenarios", default="", help="comma-separated scenario keys to run (default all)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--docs",
+        action="store_true",
+        help="also rewrite docs/performance.md (done anyway by a full default run)",
+    )
     args = parser.parse_args(argv)
     args.command = shlex.join(["python", "-m", "benchmarks.run", *(argv or sys.argv[1:])])
     if args.users is None:
@@ -804,7 +809,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from benchmarks.report import write_report
+    from benchmarks.report import write_docs, write_report
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -813,6 +818,10 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, args.out)
     print(f"wrote {args.out / 'results.md'} in {results['meta']['wall_s']}s", flush=True)
+    complete = len(args.contenders) == len(CONTENDERS) and len(args.scenarios) == len(SCENARIOS)
+    if args.docs or (complete and not args.quick and args.out == RESULTS_DIR):
+        write_docs(results)
+        print("wrote docs/performance.md", flush=True)
 
 
 if __name__ == "__main__":
