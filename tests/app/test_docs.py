@@ -15,7 +15,7 @@ from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "DYNAMODB_SESSIONS.md"
-TABLES = ROOT / "DYNAMODB_TABLES_SETUP.md"
+TABLES = ROOT / "docs" / "DYNAMODB_TABLES_SETUP.md"
 APP_SOURCES = "\n".join(path.read_text() for path in (ROOT / "app").rglob("*.py"))
 
 
