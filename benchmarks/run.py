@@ -56,6 +56,8 @@ class Contender:
     module: str
     uses_dynamodb: bool
     skip_paths: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+    only_scenarios: tuple[str, ...] = ()  # empty: every scenario
 
 
 CONTENDERS: tuple[Contender, ...] = (
@@ -68,6 +70,13 @@ CONTENDERS: tuple[Contender, ...] = (
         "benchmarks.contender_dynamodb_sessions",
         uses_dynamodb=True,
         skip_paths=True,
+    ),
+    Contender(
+        "dynamodb-sessions boto3",
+        "benchmarks.contender_dynamodb_sessions",
+        uses_dynamodb=True,
+        env=(("BENCH_LEAN", "0"),),
+        only_scenarios=("plain-dynalite", "latency5-dynalite"),
     ),
 )
 
@@ -350,6 +359,7 @@ def start_app(
         "BENCH_ENDPOINT_URL": endpoint_url,
         "BENCH_TABLE": table,
         "BENCH_SKIP_PATHS": "1" if contender.skip_paths else "",
+        **dict(contender.env),
     }
     log = log_dir / f"{table}.log"
     started = time.perf_counter()
@@ -737,6 +747,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             }
             for contender in args.contenders:
                 if scenario.db_only and not contender.uses_dynamodb:
+                    continue
+                if contender.only_scenarios and scenario.key not in contender.only_scenarios:
                     continue
                 t0 = time.monotonic()
                 print(f"[{scenario.key}] {contender.label} ...", end=" ", flush=True)
