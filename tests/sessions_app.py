@@ -115,3 +115,10 @@ def make_app(store: SessionStore, **options: Any) -> Starlette:
     options.setdefault("secret_key", "test-secret")
     app.add_middleware(DynamoDBSessionMiddleware, store=store, **options)
     return app
+
+
+def wrap_app(store: SessionStore, **options: Any) -> DynamoDBSessionMiddleware:
+    """The middleware *around* the Starlette app object: Starlette's own error
+    middleware then sits inside ours and sees the app's exceptions first."""
+    options.setdefault("secret_key", "test-secret")
+    return DynamoDBSessionMiddleware(Starlette(routes=routes), store=store, **options)

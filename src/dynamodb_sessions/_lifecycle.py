@@ -55,10 +55,16 @@ class SessionHandle:
         self.session_id: str | None = None
         self.stored: StoredSession | None = None
         self.cookie_presented = False
+        self._presented_key: str | None = None
 
     @property
     def key(self) -> str | None:
         return store_key(self.session_id) if self.session_id else None
+
+    @property
+    def log_key(self) -> str | None:
+        """The key to name this request's session by in logs, even if it failed to load."""
+        return self.key or self._presented_key
 
     def skip(self, path: str) -> None:
         """Leave the session unloaded: using it raises `SessionNotLoadedError`."""
@@ -70,7 +76,7 @@ class SessionHandle:
         session_id = self.policy.cookie.read(cookie_value)
         if session_id is None:
             return  # absent, forged or garbled: no store call at all
-        key = store_key(session_id)
+        key = self._presented_key = store_key(session_id)
         try:
             stored = await self.store.load(key)
         except SessionStoreError as exc:

@@ -20,15 +20,12 @@ from ._logging import log_id, logger
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
-    from typing import Any
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from ._cookies import SameSite
     from ._lifecycle import ConflictPolicy
     from .stores._base import SessionStore
-
-    Scope = dict[str, Any]
-    Message = dict[str, Any]
-    ASGIApp = Any
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, as Starlette
 _CONFLICT_POLICIES = ("raise", "last_writer_wins")
@@ -95,7 +92,7 @@ class DynamoDBSessionMiddleware:
         self.skip_paths = tuple(skip_paths)
         self.retry_after = str(retry_after)
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -110,7 +107,9 @@ class DynamoDBSessionMiddleware:
         else:
             await self._http(handle, scope, receive, send)
 
-    async def _http(self, handle: SessionHandle, scope: Scope, receive: Any, send: Any) -> None:
+    async def _http(
+        self, handle: SessionHandle, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         started = replaced = False
 
         async def send_wrapper(message: Message) -> None:
@@ -131,12 +130,18 @@ class DynamoDBSessionMiddleware:
         except SessionError as exc:
             # Raised where the app used a session that could not be loaded, or put
             # data in it that can't be stored.
+            if replaced:
+                return  # answered (and logged) already, in place of an outer 500
             if started:
                 raise
             await self._send_error(send, handle, exc)
 
     async def _before_headers(self, handle: SessionHandle, message: Message) -> SessionError | None:
         # Save before the headers go out: a client never sees success for a failed write.
+        if message["status"] >= 500 and handle.session.raised is not None:
+            # An error handler outside the app (Starlette's, when this middleware wraps
+            # the whole app) turned our error into a plain 500: answer it properly.
+            return handle.session.raised
         headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
         if handle.session.accessed:
             headers.append((b"vary", b"Cookie"))
@@ -150,10 +155,10 @@ class DynamoDBSessionMiddleware:
         message["headers"] = headers
         return None
 
-    async def _send_error(self, send: Any, handle: SessionHandle, exc: SessionError) -> None:
+    async def _send_error(self, send: Send, handle: SessionHandle, exc: SessionError) -> None:
         status, text = _error_status(exc)
         log = logger().warning if status < 500 else logger().error
-        log("session %s: answering %d: %s", log_id(handle.key), status, exc)
+        log("session %s: answering %d: %s", log_id(handle.log_key), status, exc)
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
         if status == 503:
             headers.append((b"retry-after", self.retry_after.encode()))
@@ -165,7 +170,7 @@ class DynamoDBSessionMiddleware:
         await send({"type": "http.response.body", "body": body})
 
     async def _websocket(
-        self, handle: SessionHandle, scope: Scope, receive: Any, send: Any
+        self, handle: SessionHandle, scope: Scope, receive: Receive, send: Send
     ) -> None:
         await self.app(scope, receive, send)
         # A websocket can't set a cookie after the handshake: only a session that
@@ -175,7 +180,9 @@ class DynamoDBSessionMiddleware:
         try:
             await handle.save()
         except SessionError as exc:
-            logger().error("session %s: websocket changes not saved: %s", log_id(handle.key), exc)
+            logger().error(
+                "session %s: websocket changes not saved: %s", log_id(handle.log_key), exc
+            )
 
 
 def _validate(

@@ -52,6 +52,9 @@ class DynamoDBSessionDict(_Dict):
     modified: bool = False
     #: True when this request runs on the fallback store because the primary failed.
     degraded: bool = False
+    #: The last library error this session raised into the app, if any: the
+    #: middleware answers for it even when an outer error handler caught it first.
+    raised: SessionError | None = None
 
     def __init__(
         self, stored: Mapping[str, str] | None = None, *, user_id: str | None = None
@@ -81,6 +84,7 @@ class DynamoDBSessionDict(_Dict):
     def mark_accessed(self) -> None:
         """Called by `request.session`; raises if the session could not be loaded."""
         if self._unavailable is not None:
+            self.raised = self._unavailable
             raise self._unavailable
         self.accessed = True
 
@@ -154,11 +158,15 @@ class DynamoDBSessionDict(_Dict):
         return self
 
     def _check(self, key: str, value: Any) -> None:
-        json_codec.check_key(key)
-        size = json_codec.entry_size(key, json_codec.encode(key, value))
-        total = sum(self._sizes.values()) - self._sizes.get(key, 0) + size
-        if total > json_codec.DATA_LIMIT:
-            raise SessionTooLargeError(total, json_codec.DATA_LIMIT, key)
+        try:
+            json_codec.check_key(key)
+            size = json_codec.entry_size(key, json_codec.encode(key, value))
+            total = sum(self._sizes.values()) - self._sizes.get(key, 0) + size
+            if total > json_codec.DATA_LIMIT:
+                raise SessionTooLargeError(total, json_codec.DATA_LIMIT, key)
+        except SessionError as exc:
+            self.raised = exc
+            raise
         self._sizes[key] = size
 
     def encoded(self) -> dict[str, str]:

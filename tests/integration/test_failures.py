@@ -3,6 +3,7 @@ the session, nothing for those that don't, and never a raw id in the logs."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from devservers.dynamodb import LocalServer, free_port
 from devservers.faulty import BlackHoleServer, LossyProxy, ThrottlingServer
 from dynamodb_sessions import DynamoDBStore, MemoryStore
 from tests.conftest import make_client, sessions_table
-from tests.sessions_app import make_app
+from tests.sessions_app import make_app, wrap_app
 
 
 def down_store() -> DynamoDBStore:
@@ -158,3 +159,33 @@ async def test_a_write_whose_answer_was_lost_is_retried_and_counted_once(
         assert stored.version == 2  # one create, one update: nothing applied twice
         assert proxy.forwarded.count("PutItem") == 2
         assert proxy.forwarded.count("UpdateItem") == 2
+
+
+def test_store_down_gives_503_when_the_middleware_wraps_the_whole_app(signed_cookie: str) -> None:
+    # Here Starlette's ServerErrorMiddleware catches the error inside and starts a 500;
+    # the middleware answers 503 in its place, as with app.add_middleware.
+    with TestClient(wrap_app(down_store()), base_url="https://t") as client:
+        client.cookies.set("session", signed_cookie)
+        response = client.get("/read")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert client.get("/none").status_code == 200
+
+
+def test_too_large_gives_413_when_the_middleware_wraps_the_whole_app(
+    moto_server: LocalServer,
+) -> None:
+    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    with TestClient(wrap_app(store), base_url="https://t") as client:
+        assert client.post("/big").status_code == 413
+
+
+def test_failure_log_names_the_presented_session_by_its_hash(
+    down_client: TestClient, signed_cookie: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    down_client.cookies.set("session", signed_cookie)
+    with caplog.at_level(logging.ERROR, logger="dynamodb_sessions"):
+        down_client.get("/read")
+    key = hashlib.sha256(signed_cookie.split(".")[0].encode()).hexdigest()
+    assert f"session {key[:12]}" in caplog.text
+    assert "session new" not in caplog.text

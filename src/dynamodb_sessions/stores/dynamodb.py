@@ -93,7 +93,7 @@ class DynamoDBStore:
         clock: Callable[[], float] = time.time,
         connect_timeout: float = 1.0,
         read_timeout: float = 2.0,
-        max_attempts: int = 3,
+        max_attempts: int = 4,
         max_pool_connections: int = 50,
         lean: bool = True,
     ) -> None:
