@@ -6,7 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python -m benchmarks.run --quick    # short smoke run, about 3 minutes
 
 Everything runs on 127.0.0.1: the harness starts a DynamoDB-compatible server (moto or
-dynalite), the counting proxy (``benchmarks.proxy``) in front of it, and each contender
+dynalite), the counting proxy (``devservers.proxy``) in front of it, and each contender
 under uvicorn (one worker, its own process), then drives it with ``benchmarks.loadgen``.
 """
 
@@ -231,7 +231,7 @@ class Proxy:
 def start_proxy(upstream: str, procs: Processes) -> Proxy:
     process = procs.add(
         subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.proxy", "--upstream", upstream],
+            [sys.executable, "-m", "devservers.proxy", "--upstream", upstream],
             stdout=subprocess.PIPE,
             cwd=ROOT,
         )

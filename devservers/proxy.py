@@ -23,7 +23,7 @@ Control API, on the same port, under ``/__proxy__/``:
 * ``POST /__proxy__/config`` with JSON ``{"latency_ms": 5, "faults": {"throttle": 0.05},
   "seed": 1}`` -> change the behaviour (fields left out keep their value)
 
-Run it as ``python -m benchmarks.proxy --upstream http://127.0.0.1:PORT --port PORT``; it
+Run it as ``python -m devservers.proxy --upstream http://127.0.0.1:PORT --port PORT``; it
 prints ``READY <port>`` once listening. :class:`ProxyServer` is the in-process API.
 """
 
@@ -45,13 +45,13 @@ FAULT_KINDS = ("throttle", "500", "drop", "lost_answer")
 THROTTLE_BODY = json.dumps(
     {
         "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
-        "message": "Rate of requests exceeds the allowed throughput (injected by benchmarks.proxy)",
+        "message": "Rate of requests exceeds the allowed throughput (injected by devservers.proxy)",
     }
 ).encode()
 ERROR_500_BODY = json.dumps(
     {
         "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError",
-        "message": "Internal server error (injected by benchmarks.proxy)",
+        "message": "Internal server error (injected by devservers.proxy)",
     }
 ).encode()
 MAX_HEADER_BYTES = 64 * 1024
