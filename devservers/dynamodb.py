@@ -11,16 +11,26 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from devservers._process import free_port, stop, wait_until_ready
+
+__all__ = [
+    "DUMMY_CREDENTIALS",
+    "ROOT",
+    "LocalServer",
+    "ServerKind",
+    "free_port",
+    "running",
+    "start",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 ServerKind = Literal["moto", "dynalite"]
@@ -43,20 +53,7 @@ class LocalServer:
 
     def stop(self) -> None:
         """Terminate the server and wait for it to exit."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        stop(self.process)
 
 
 def _command(kind: ServerKind, port: int) -> list[str]:
@@ -102,15 +99,13 @@ def start(kind: ServerKind, *, port: int | None = None, timeout: float = 30.0) -
         cwd=ROOT,
     )
     server = LocalServer(kind, f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{kind} exited with code {process.returncode} on port {port}")
-        if _list_tables_answers(server.endpoint_url):
-            return server
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"{kind} did not answer ListTables on port {port} within {timeout}s")
+    wait_until_ready(
+        process,
+        lambda: _list_tables_answers(server.endpoint_url),
+        name=f"{kind} on port {port}",
+        timeout=timeout,
+    )
+    return server
 
 
 @contextlib.contextmanager

@@ -13,10 +13,40 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from typing_extensions import Self
+
 _THROTTLED = (
     b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
     b'"message":"Rate of requests exceeds the allowed throughput."}'
 )
+
+
+class _BackgroundServer(ThreadingHTTPServer):
+    """An HTTP server on a free loopback port, served from a thread inside `with`."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.lock = threading.Lock()
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+        self.server_close()
 
 
 class _ThrottlingHandler(BaseHTTPRequestHandler):
@@ -35,33 +65,12 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
         pass
 
 
-class ThrottlingServer(ThreadingHTTPServer):
+class ThrottlingServer(_BackgroundServer):
     """A DynamoDB endpoint that throttles every request; counts what it received."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _ThrottlingHandler)
-        self.lock = threading.Lock()
+        super().__init__(_ThrottlingHandler)
         self.requests = 0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> ThrottlingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 class BlackHoleServer:
@@ -150,34 +159,13 @@ class _LossyHandler(BaseHTTPRequestHandler):
         pass
 
 
-class LossyProxy(ThreadingHTTPServer):
+class LossyProxy(_BackgroundServer):
     """Forwards DynamoDB calls to `upstream`, but drops the answer to the first call of
     each operation in `lose_once` *after* the upstream server performed it."""
 
-    daemon_threads = True
-
     def __init__(self, upstream: str, *, lose_once: set[str]) -> None:
-        super().__init__(("127.0.0.1", 0), _LossyHandler)
+        super().__init__(_LossyHandler)
         host, _, port = upstream.removeprefix("http://").partition(":")
         self.upstream_host, self.upstream_port = host, int(port)
         self.lose_once = set(lose_once)
         self.forwarded: list[str] = []
-        self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def __enter__(self) -> LossyProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.shutdown()
-        self.server_close()

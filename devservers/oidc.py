@@ -11,13 +11,12 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from devservers.dynamodb import free_port
+from devservers._process import free_port, stop, wait_until_ready
 
 
 @dataclass
@@ -34,13 +33,7 @@ class OIDCProvider:
 
     def stop(self) -> None:
         """Terminate the provider and wait for it to exit."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 def _answers(metadata_url: str) -> bool:
@@ -60,15 +53,13 @@ def start(*, port: int | None = None, timeout: float = 30.0) -> OIDCProvider:
         stderr=subprocess.DEVNULL,
     )
     provider = OIDCProvider(f"http://127.0.0.1:{port}", process)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"oidc-provider-mock exited with code {process.returncode}")
-        if _answers(provider.metadata_url):
-            return provider
-        time.sleep(0.1)
-    provider.stop()
-    raise RuntimeError(f"oidc-provider-mock did not answer on port {port} within {timeout}s")
+    wait_until_ready(
+        process,
+        lambda: _answers(provider.metadata_url),
+        name=f"oidc-provider-mock on port {port}",
+        timeout=timeout,
+    )
+    return provider
 
 
 @contextlib.contextmanager

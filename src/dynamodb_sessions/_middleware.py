@@ -97,7 +97,7 @@ class DynamoDBSessionMiddleware:
             await self.app(scope, receive, send)
             return
         handle = SessionHandle(self.policy)
-        if scope["path"].startswith(self.skip_paths) and self.skip_paths:
+        if scope["path"].startswith(self.skip_paths):  # False for an empty tuple
             handle.skip(scope["path"])
         else:
             await handle.load(_cookie_value(scope, self.policy.cookie.name))
