@@ -13,7 +13,7 @@ from ._exceptions import SessionDataError, SessionError, SessionTooLargeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
     _Dict = dict[str, Any]
@@ -187,10 +187,5 @@ class DynamoDBSessionDict(_Dict):
         encoded = self.encoded()
         changed = {k: v for k, v in encoded.items() if self._loaded.get(k) != v}
         removed = frozenset(self._loaded.keys() - encoded.keys())
-        expected = {k: self._loaded.get(k) for k in _chain(changed, removed)}
+        expected = {k: self._loaded.get(k) for k in [*changed, *removed]}
         return Changes(changed, removed, expected)
-
-
-def _chain(*groups: Iterable[str]) -> Iterable[str]:
-    for group in groups:
-        yield from group

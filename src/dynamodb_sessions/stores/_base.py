@@ -35,6 +35,9 @@ class SessionStore(Protocol):
       not hold that JSON text now (None meaning "absent"). With `expected=None`
       the last writer wins. Nothing is written when it raises. A `user_id` binds
       the session to that user; None leaves its binding as it is.
+    - A write is applied at most once: if the backend client retries a write
+      whose first answer was lost, the retry counts as that write's success, not
+      as a conflict (DynamoDBStore tags each write with a random token for this).
     - `delete` removes a session; deleting a missing key is fine.
     - Every failure of the backend raises a `SessionStoreError` subclass.
     """
