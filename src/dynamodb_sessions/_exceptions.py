@@ -64,20 +64,25 @@ class SessionTooLargeError(SessionDataError):
 
 
 class SessionConflictError(SessionError):
-    """Another request changed the same session keys, or ended the session, first.
+    """Another request changed the same session keys, or ended or replaced the session, first.
 
     Raised on save with the default ``on_conflict="raise"``; the middleware answers
-    409 and the other request's value stays.
+    409, leaves the cookie alone, and the other request's value stays. `gone` is
+    True when the session ended (logout, revocation, expiry); `rotated` when its id
+    was replaced by a newer one (a sign-in with `regenerate_id()` in another request).
     """
 
-    def __init__(self, keys: Collection[str], *, gone: bool = False) -> None:
-        if gone:
+    def __init__(self, keys: Collection[str], *, gone: bool = False, rotated: bool = False) -> None:
+        if rotated:
+            message = "the session got a new id (a sign-in) in another request"
+        elif gone:
             message = "the session ended (logout, revocation or expiry) while this request ran"
         else:
             message = f"another request changed session keys {sorted(keys)!r} first"
         super().__init__(message + "; reload and try again.")
         self.keys = frozenset(keys)
-        self.gone = gone
+        self.gone = gone or rotated
+        self.rotated = rotated
 
 
 class SessionNotLoadedError(SessionError):

@@ -2,24 +2,48 @@
 
 The middleware owns the ASGI plumbing; this module owns the decisions: which
 store call (if any) a request needs, and which Set-Cookie header follows.
+
+Three rules keep a browser's login safe from its own requests in flight:
+
+- `regenerate_id()` moves the session to a new id and leaves a short-lived
+  tombstone under the old one (`StoredSession.rotated`). A request that presents
+  the old id sees an empty, read-only session and never gets a Set-Cookie (it
+  would replace the new login cookie); a write from it is refused with a 409.
+- A 409 never touches the cookie: the browser may hold a newer one by now.
+- With a fallback store, a cookie that verified is never expired or replaced
+  because the primary store failed: a transient failure must not log anyone out.
 """
 
 from __future__ import annotations
 
+import time
+
 from ._cookies import new_session_id, store_key
-from ._exceptions import SessionConflictError, SessionNotLoadedError, SessionStoreError
+from ._exceptions import (
+    SessionConflictError,
+    SessionError,
+    SessionNotLoadedError,
+    SessionStoreError,
+    SessionStoreUnavailableError,
+)
 from ._logging import log_id, logger
 from ._session import Changes, DynamoDBSessionDict
+from .stores._deadline import store_deadline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Literal
+    from collections.abc import Awaitable, Mapping
+    from typing import Literal, TypeVar
 
     from ._cookies import SessionCookie
     from .stores._base import SessionStore
     from .stores._stored import StoredSession
 
     ConflictPolicy = Literal["raise", "last_writer_wins"]
+    T = TypeVar("T")
+
+# How often a rotation is retried when other requests keep writing other keys.
+_ROTATE_ATTEMPTS = 3
 
 
 class Policy:
@@ -35,6 +59,8 @@ class Policy:
         absolute_lifetime: int | None,
         refresh_interval: int,
         on_conflict: ConflictPolicy,
+        rotation_grace: int = 60,
+        store_timeout: float = 3.0,
     ) -> None:
         self.cookie = cookie
         self.store = store
@@ -43,6 +69,8 @@ class Policy:
         self.absolute_lifetime = absolute_lifetime
         self.refresh_interval = refresh_interval
         self.on_conflict = on_conflict
+        self.rotation_grace = rotation_grace
+        self.store_timeout = store_timeout
 
 
 class SessionHandle:
@@ -56,6 +84,8 @@ class SessionHandle:
         self.stored: StoredSession | None = None
         self.cookie_presented = False
         self._presented_key: str | None = None
+        self._degraded_by: SessionStoreError | None = None
+        self._budget = policy.store_timeout
 
     @property
     def key(self) -> str | None:
@@ -78,16 +108,18 @@ class SessionHandle:
             return  # absent, forged or garbled: no store call at all
         key = self._presented_key = store_key(session_id)
         try:
-            stored = await self.store.load(key)
+            stored = await self._bounded(self.store.load(key))
         except SessionStoreError as exc:
             if not self._degrade(exc, key):
                 self.session = DynamoDBSessionDict.unavailable(exc)
                 return
-            stored = await self.store.load(key)
+            stored = await self._bounded(self.store.load(key))
+            self.session_id = session_id  # a cookie that verified is kept while degraded
         if stored is not None:  # an unknown or expired id is never adopted
             self.session_id, self.stored = session_id, stored
-            self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
-        self.session.degraded = self.store is not self.policy.store
+            if not stored.rotated:
+                self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
+        self.session.degraded = self._degraded_by is not None
 
     def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
         fallback = self.policy.fallback_store
@@ -100,7 +132,7 @@ class SessionHandle:
             log_id(key),
             exc,
         )
-        self.store = fallback
+        self.store, self._degraded_by = fallback, exc
         return True
 
     async def save(self) -> str | None:
@@ -111,14 +143,25 @@ class SessionHandle:
             return await self._save()
         except SessionStoreError as exc:
             # A new session can start on the fallback; a stored one lives on the primary.
-            if self.stored is not None or not self._degrade(exc, None):
+            if self.stored is not None or self.session_id is not None:
+                raise
+            if not self._degrade(exc, None):
                 raise
             self.session.degraded = True
             return await self._save()
 
     async def _save(self) -> str | None:
         session, stored, cookie = self.session, self.stored, self.policy.cookie
+        if stored is not None and stored.rotated:
+            if session.modified:  # the read-only view of a replaced id
+                raise SessionConflictError((), rotated=True)
+            return None
+        if self._degraded_by is not None and (session.cleared or (stored and not session)):
+            # Ending the session here would leave it alive on the primary store.
+            raise self._degraded_by
         if stored is None:
+            if self.session_id is not None:  # degraded, with a cookie that verified
+                return await self._create_degraded() if session else None
             if not session:
                 return cookie.expire_header() if self.cookie_presented else None
             return await self._create()
@@ -126,17 +169,33 @@ class SessionHandle:
             await self._delete()
             return cookie.expire_header()
         if session.regenerate_requested or session.cleared:
-            return await self._rotate()
+            return await self._rotate(stored)
         changes = session.changes()
         expires = self._expires(stored.created)
         if changes or session.user_changed:
             await self._update(changes, expires)
         elif expires - stored.expires < self.policy.refresh_interval:
             return None  # read-only, and the sliding expiry is fresh enough
-        else:
-            await self.store.update(self._key(), set={}, remove=(), expected=None, expires=expires)
+        elif not await self._refresh(expires):
+            return None
         assert self.session_id is not None
         return cookie.set_header(self.session_id)
+
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """Await a store call within what is left of this request's `store_timeout`."""
+        import anyio
+
+        started = time.monotonic()
+        token = store_deadline.set(started + self._budget)
+        try:
+            with anyio.move_on_after(self._budget):
+                return await call
+        finally:
+            store_deadline.reset(token)
+            self._budget = max(0.0, self._budget - (time.monotonic() - started))
+        raise SessionStoreUnavailableError(
+            f"the session store did not answer within store_timeout={self.policy.store_timeout:g} s"
+        )
 
     def _key(self) -> str:
         key = self.key
@@ -155,30 +214,96 @@ class SessionHandle:
     async def _create(self) -> str:
         data = self.session.encoded()
         session_id = new_session_id()
-        await self.store.create(
-            store_key(session_id),
-            data=data,
-            expires=self._expires(self._now()),
-            user_id=self.session.user_id,  # a new id keeps the binding (see `clear`)
+        await self._bounded(
+            self.store.create(
+                store_key(session_id),
+                data=data,
+                expires=self._expires(self._now()),
+                user_id=self.session.user_id,  # a new id keeps the binding (see `clear`)
+            )
         )
         self.session_id = session_id
         return self.policy.cookie.set_header(session_id)
 
+    async def _create_degraded(self) -> str:
+        # The fallback has nothing under the cookie's id yet: keep that id rather
+        # than replace the cookie (the user's session still lives on the primary).
+        # A sign-in still gets a new id: `regenerate_id()` never keeps one.
+        if self.session.regenerate_requested:
+            return await self._create()
+        await self._bounded(
+            self.store.create(
+                self._key(),
+                data=self.session.encoded(),
+                expires=self._expires(self._now()),
+                user_id=self.session.user_id,
+            )
+        )
+        assert self.session_id is not None
+        return self.policy.cookie.set_header(self.session_id)
+
     async def _delete(self) -> None:
-        await self.store.delete(self._key())
+        await self._bounded(self.store.delete(self._key()))
         logger().info("session %s ended", log_id(self.key))
 
-    async def _rotate(self) -> str:
-        # New id first, then the old item goes: the old cookie is dead either way.
-        old_key = self._key()
-        header = await self._create()
+    async def _refresh(self, expires: int) -> bool:
+        """Push the sliding expiry out; best-effort, since the app asked for nothing."""
         try:
-            await self.store.delete(old_key)
-        except SessionStoreError:
-            await self.store.delete(self._key())  # don't leave two live copies
-            raise
-        logger().info("session %s got a new id %s", log_id(old_key), log_id(self.key))
-        return header
+            await self._bounded(
+                self.store.update(self._key(), set={}, remove=(), expected=None, expires=expires)
+            )
+        except SessionError as exc:
+            logger().warning("session %s: expiry not refreshed: %s", log_id(self.key), exc)
+            return False
+        return True
+
+    async def _rotate(self, stored: StoredSession) -> str:
+        old_key = self._key()
+        data, user_id = self.session.encoded(), self.session.user_id
+        for _ in range(_ROTATE_ATTEMPTS):
+            session_id = new_session_id()
+            try:
+                await self._bounded(
+                    self.store.rotate(
+                        old_key,
+                        store_key(session_id),
+                        version=stored.version,
+                        data=data,
+                        created=stored.created,  # an absolute lifetime survives the new id
+                        expires=self._expires(stored.created),
+                        user_id=user_id,
+                        tombstone_expires=self._now() + self.policy.rotation_grace,
+                    )
+                )
+            except SessionConflictError as exc:
+                if exc.gone:
+                    raise
+                # Another request wrote since the load: rebase on what it wrote.
+                stored, data, user_id = await self._rebase(old_key, data)
+                continue
+            self.session_id = session_id
+            logger().info("session %s got a new id %s", log_id(old_key), log_id(self.key))
+            return self.policy.cookie.set_header(session_id)
+        raise SessionConflictError(())
+
+    async def _rebase(
+        self, key: str, data: Mapping[str, str]
+    ) -> tuple[StoredSession, dict[str, str], str | None]:
+        """The data to rotate with, now that another request changed the session."""
+        current = await self._bounded(self.store.load(key))
+        if current is None or current.rotated:
+            raise SessionConflictError((), gone=True, rotated=current is not None)
+        session = self.session
+        user_id = session.user_id if session.user_changed or session.cleared else current.user_id
+        if session.cleared:
+            return current, dict(data), user_id  # a fresh start drops what others wrote
+        changes = session.changes()
+        clashes = [k for k, v in changes.expected.items() if current.data.get(k) != v]
+        if clashes and self.policy.on_conflict == "raise":
+            raise SessionConflictError(clashes)
+        merged = {k: v for k, v in current.data.items() if k not in changes.remove}
+        merged.update(changes.set)
+        return current, merged, user_id
 
     async def _update(self, changes: Changes, expires: int) -> None:
         try:
@@ -196,11 +321,13 @@ class SessionHandle:
     async def _write(
         self, changes: Changes, expected: dict[str, str | None] | None, expires: int
     ) -> None:
-        await self.store.update(
-            self._key(),
-            set=changes.set,
-            remove=changes.remove,
-            expected=expected,
-            expires=expires,
-            user_id=self.session.user_id if self.session.user_changed else None,
+        await self._bounded(
+            self.store.update(
+                self._key(),
+                set=changes.set,
+                remove=changes.remove,
+                expected=expected,
+                expires=expires,
+                user_id=self.session.user_id if self.session.user_changed else None,
+            )
         )

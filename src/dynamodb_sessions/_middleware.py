@@ -45,6 +45,11 @@ class DynamoDBSessionMiddleware:
     - `skip_paths`: path prefixes whose requests never load the session.
     - `fallback_store`: a store to degrade to when `store` fails, instead of 503.
     - `retry_after`: seconds for the Retry-After header of a 503.
+    - `rotation_grace`: seconds during which an id replaced by `regenerate_id()`
+      still names a tombstone: requests in flight with the old cookie get an
+      empty read-only session and no Set-Cookie, so they can't undo the sign-in.
+    - `store_timeout`: the most time, in seconds, one request waits for the store
+      (load and save together, retries included) before it is answered 503.
     """
 
     def __init__(
@@ -66,9 +71,12 @@ class DynamoDBSessionMiddleware:
         skip_paths: Collection[str] = (),
         fallback_store: SessionStore | None = None,
         retry_after: int = 1,
+        rotation_grace: int = 60,
+        store_timeout: float = 3.0,
     ) -> None:
         idle = max_age or DEFAULT_MAX_AGE  # a browser-session cookie still expires server-side
         _validate(absolute_lifetime, refresh_interval, on_conflict, retry_after)
+        _validate_timing(rotation_grace, store_timeout)
         self.app = app
         cookie = SessionCookie(
             secret_key=secret_key,
@@ -88,6 +96,8 @@ class DynamoDBSessionMiddleware:
             absolute_lifetime=absolute_lifetime,
             refresh_interval=idle // 10 if refresh_interval is None else refresh_interval,
             on_conflict=on_conflict,
+            rotation_grace=rotation_grace,
+            store_timeout=store_timeout,
         )
         self.skip_paths = tuple(skip_paths)
         self.retry_after = str(retry_after)
@@ -162,8 +172,9 @@ class DynamoDBSessionMiddleware:
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
         if status == 503:
             headers.append((b"retry-after", self.retry_after.encode()))
-        if isinstance(exc, SessionConflictError) and exc.gone:
-            headers.append((b"set-cookie", self.policy.cookie.expire_header().encode("latin-1")))
+        # No Set-Cookie, whatever the error: by the time a 409 arrives the browser
+        # may hold a newer cookie (a sign-in in another request), and expiring
+        # "the" cookie would sign the user out.
         body = text.encode()
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -200,6 +211,15 @@ def _validate(
         )
     if retry_after < 0:
         raise SessionConfigError(f"retry_after must be >= 0, not {retry_after}")
+
+
+def _validate_timing(rotation_grace: int, store_timeout: float) -> None:
+    if rotation_grace < 0:
+        raise SessionConfigError(f"rotation_grace must be >= 0 seconds, not {rotation_grace}")
+    if not store_timeout > 0:
+        raise SessionConfigError(
+            f"store_timeout must be a positive number of seconds, not {store_timeout}"
+        )
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:

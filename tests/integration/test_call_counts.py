@@ -86,7 +86,7 @@ def test_calls_per_endpoint_on_the_lean_path(client: TestClient, proxy: Counting
     client.get("/skip/none")
     assert proxy.take() == {}  # skip_paths
     client.post("/login")
-    assert proxy.take() == {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}  # regenerate_id
+    assert proxy.take() == {"GetItem": 1, "PutItem": 1, "UpdateItem": 1}  # regenerate_id
     client.post("/logout")
     assert proxy.take() == {"GetItem": 1, "DeleteItem": 1}
     client.cookies.set("session", "forged.cookie.value")

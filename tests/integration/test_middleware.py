@@ -273,9 +273,13 @@ def test_regenerate_id_moves_the_data_and_kills_the_old_cookie(
     old = session_cookie(client.post("/set", json={"cart": ["apple"]}))
     counter.take()
     new = session_cookie(client.post("/login?user=ann"))
-    assert counter.take() == {"GetItem": 1, "PutItem": 1, "DeleteItem": 1}
+    # The new item, then the old one becomes a data-less tombstone (see rotation_grace).
+    assert counter.take() == {"GetItem": 1, "PutItem": 1, "UpdateItem": 1}
     assert new.split(".")[0] != old.split(".")[0]
-    assert item_for(dynamodb_store, old) is None
+    tombstone = item_for(dynamodb_store, old)
+    assert tombstone is not None
+    assert "rotated" in tombstone
+    assert not {"data", "user_id"} & tombstone.keys()
     assert client.get("/read").json() == {"cart": ["apple"], "user": "ann"}
     client.cookies.clear()
     client.cookies.set("session", old)  # the attacker's fixed id is dead

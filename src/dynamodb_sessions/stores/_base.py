@@ -26,19 +26,31 @@ class SessionStore(Protocol):
     - `load` returns None for a missing key, and for a session whose `expires`
       is at or before `clock()`, even if the backend still holds it. It never
       raises for those; it raises `SessionStoreError` only when the store fails.
+      A live tombstone (see `rotate`) is returned with `rotated=True`.
     - `create` stores a new session; the key must not exist yet. `user_id`, if
       given, binds it to that user.
     - `update` sets and removes the given keys only, leaving other keys as they
       are, and sets `expires`. It raises `SessionConflictError` with `gone=True`
       if the session no longer exists or has expired (it never resurrects one),
+      with `rotated=True` if it is a tombstone left by `rotate`,
       and with the conflicting keys if `expected` is given and any key in it does
       not hold that JSON text now (None meaning "absent"). With `expected=None`
       the last writer wins. Nothing is written when it raises. A `user_id` binds
-      the session to that user; None leaves its binding as it is.
+      the session to that user; None leaves its binding as it is. `version`
+      counts the writes that changed data or binding: an update of `expires`
+      alone leaves it as it is.
+    - `rotate` moves a session to a new key in one step that either happens
+      whole or not at all: the new key gets `data`, `user_id`, `expires` and the
+      old `created` (an absolute lifetime survives); the old key becomes a
+      tombstone (`StoredSession.rotated`, no data, no user) until
+      `tombstone_expires`. It raises `SessionConflictError` and creates nothing
+      if the old session is gone, expired or already rotated (`gone=True`), or
+      if its `version` is no longer the one given (another request wrote).
     - A write is applied at most once: if the backend client retries a write
       whose first answer was lost, the retry counts as that write's success, not
       as a conflict (DynamoDBStore tags each write with a random token for this).
-    - `delete` removes a session; deleting a missing key is fine.
+    - `delete` removes a session; deleting a missing key is fine; a tombstone is
+      not deleted: that raises `SessionConflictError` with `rotated=True`.
     - Every failure of the backend raises a `SessionStoreError` subclass.
     """
 
@@ -65,6 +77,21 @@ class SessionStore(Protocol):
         user_id: str | None = None,
     ) -> None:
         """Write only the changed keys of a live session, and its new expiry."""
+        ...
+
+    async def rotate(
+        self,
+        key: str,
+        new_key: str,
+        *,
+        version: int,
+        data: Mapping[str, str],
+        created: int,
+        expires: int,
+        user_id: str | None,
+        tombstone_expires: int,
+    ) -> None:
+        """Move the session under `key`, as loaded at `version`, to `new_key`."""
         ...
 
     async def delete(self, key: str) -> None:

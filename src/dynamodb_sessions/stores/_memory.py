@@ -63,21 +63,49 @@ class MemoryStore:
         user_id: str | None = None,
     ) -> None:
         """Write the changed keys of a live session; see `SessionStore.update`."""
-        current = self._live(key)
-        if current is None:
-            raise SessionConflictError((), gone=True)
+        current = self._writable(key)
         if expected is not None:
             clashes = [k for k, text in expected.items() if current.data.get(k) != text]
             if clashes:
                 raise SessionConflictError(clashes)
         data = {k: v for k, v in current.data.items() if k not in remove}
         data.update(set)
+        changed = bool(set or remove or user_id)
         self._sessions[key] = StoredSession(
-            data, expires, current.created, current.version + 1, user_id or current.user_id
+            data,
+            expires,
+            current.created,
+            current.version + changed,
+            user_id or current.user_id,
         )
 
+    async def rotate(
+        self,
+        key: str,
+        new_key: str,
+        *,
+        version: int,
+        data: Mapping[str, str],
+        created: int,
+        expires: int,
+        user_id: str | None,
+        tombstone_expires: int,
+    ) -> None:
+        """Move the session under `key` to `new_key`; see `SessionStore.rotate`."""
+        current = self._writable(key)
+        if current.version != version:
+            raise SessionConflictError(())
+        if self._live(new_key) is not None:
+            raise SessionStoreError("a session with this key exists already")
+        self._sessions[new_key] = StoredSession(dict(data), expires, created, 1, user_id)
+        self._sessions[key] = StoredSession({}, tombstone_expires, created, version, rotated=True)
+        self._evict()
+
     async def delete(self, key: str) -> None:
-        """Remove the session under `key`, if any."""
+        """Remove the session under `key`, if any; a tombstone stays."""
+        current = self._live(key)
+        if current is not None and current.rotated:
+            raise SessionConflictError((), rotated=True)
         self._sessions.pop(key, None)
 
     async def list_user_sessions(self, user_id: str) -> list[str]:
@@ -93,6 +121,12 @@ class MemoryStore:
         for key in keys:
             del self._sessions[key]
         return len(keys)
+
+    def _writable(self, key: str) -> StoredSession:
+        current = self._live(key)
+        if current is None or current.rotated:
+            raise SessionConflictError((), gone=True, rotated=current is not None)
+        return current
 
     def _live(self, key: str) -> StoredSession | None:
         stored = self._sessions.get(key)

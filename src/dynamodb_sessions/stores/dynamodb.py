@@ -6,7 +6,8 @@ Item layout (the table's partition key is `session_id`, a string)::
     data        M  session key -> JSON text of its value
     ttl         N  epoch second after which the session is dead (DynamoDB TTL attribute)
     created     N  epoch second of creation, for the absolute lifetime
-    ver         N  number of writes, for debugging races
+    ver         N  number of writes that changed data or binding: `rotate` is conditioned on it
+    rotated     N  set on the tombstone `rotate` leaves: when the id was replaced
     wid         S  a random token of the last write: a retried write whose first answer
                    was lost recognises its own work by it, instead of seeing a conflict
     user_id     S  the user the session is bound to, if any (key of the `user_id-index` GSI)
@@ -17,6 +18,7 @@ costs a Lambda cold start nothing. Calls run in worker threads: boto3 blocks.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from .._exceptions import (
@@ -24,6 +26,7 @@ from .._exceptions import (
     SessionConfigError,
     SessionConflictError,
     SessionDataError,
+    SessionError,
     SessionStoreError,
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
+    from anyio import CapacityLimiter
     from botocore.exceptions import ClientError
     from types_boto3_dynamodb.client import DynamoDBClient
 
@@ -115,6 +119,9 @@ class DynamoDBStore:
         self._lean_wanted = lean and client is None
         self._lean: LeanDynamoDB | None = None
         self._client_lock = threading.Lock()
+        from anyio.lowlevel import RunVar
+
+        self._limiters: RunVar[CapacityLimiter] = RunVar(f"dynamodb_sessions.limiter.{id(self)}")
 
     @property
     def client(self) -> DynamoDBClient:
@@ -178,12 +185,17 @@ class DynamoDBStore:
         self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
     ) -> None:
         """Put a new item; an expired item under the same key counts as absent."""
+        await self._put_new(key, data, expires=expires, created=int(self.clock()), user_id=user_id)
+
+    async def _put_new(
+        self, key: str, data: Mapping[str, str], *, expires: int, created: int, user_id: str | None
+    ) -> None:
         now, token = int(self.clock()), _write_token()
         item: dict[str, Any] = {
             "session_id": {"S": key},
             "data": {"M": {k: {"S": v} for k, v in data.items()}},
             "ttl": {"N": str(expires)},
-            "created": {"N": str(now)},
+            "created": {"N": str(created)},
             "ver": {"N": "1"},
             "wid": {"S": token},
         }
@@ -233,9 +245,70 @@ class DynamoDBStore:
             if conflict is not None:
                 raise conflict from None
 
+    async def rotate(
+        self,
+        key: str,
+        new_key: str,
+        *,
+        version: int,
+        data: Mapping[str, str],
+        created: int,
+        expires: int,
+        user_id: str | None,
+        tombstone_expires: int,
+    ) -> None:
+        """Put the new item, then retire the old one on the condition that it is
+        live and still at `version`; if that fails, delete the new item again.
+
+        Two writes rather than a transaction: dynalite has none, transactions cost
+        twice the write units, and until the old item is retired nobody knows the
+        new key (its cookie is not sent yet), so the new item alone is harmless.
+        """
+        await self._put_new(new_key, data, expires=expires, created=created, user_id=user_id)
+        try:
+            await self._retire(key, version, tombstone_expires)
+        except SessionError:
+            with contextlib.suppress(SessionError):
+                await self._call("delete_item", TableName=self.table_name, Key=_key(new_key))
+            raise
+
+    async def _retire(self, key: str, version: int, tombstone_expires: int) -> None:
+        now, token = int(self.clock()), _write_token()
+        # A session loaded from an item without `ver` (written before it existed) has version 0.
+        unchanged = "ver = :ver" if version else "attribute_not_exists(ver)"
+        values = {":now": {"N": str(now)}, ":ttl": {"N": str(tombstone_expires)}}
+        values[":wid"] = {"S": token}
+        if version:
+            values[":ver"] = {"N": str(version)}
+        try:
+            await self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_key(key),
+                UpdateExpression="SET rotated = :now, #ttl = :ttl, wid = :wid REMOVE #d, user_id",
+                ConditionExpression=(
+                    "attribute_exists(session_id) AND #ttl > :now AND "
+                    f"attribute_not_exists(rotated) AND {unchanged}"
+                ),
+                ExpressionAttributeNames={"#ttl": "ttl", "#d": "data"},
+                ExpressionAttributeValues=values,
+            )
+        except _ConditionFailed:
+            conflict = await self._explain_refusal(key, token, None)
+            if conflict is not None:
+                raise conflict from None
+
     async def delete(self, key: str) -> None:
-        """Delete the item; a missing item is fine."""
-        await self._call("delete_item", TableName=self.table_name, Key=_key(key))
+        """Delete the item; a missing item is fine; a tombstone left by `rotate` stays."""
+        try:
+            await self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key=_key(key),
+                ConditionExpression="attribute_not_exists(rotated)",
+            )
+        except _ConditionFailed:
+            raise SessionConflictError((), rotated=True) from None
 
     async def list_user_sessions(self, user_id: str) -> list[str]:
         """The keys (hashed ids) of the live sessions bound to `user_id`.
@@ -330,6 +403,8 @@ class DynamoDBStore:
         current = _from_item(item) if item is not None else None
         if current is None or current.expires <= self.clock():
             return SessionConflictError((), gone=True)
+        if current.rotated:
+            return SessionConflictError((), rotated=True)
         clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
         return SessionConflictError(clashes or list(expected or ()))
 
@@ -338,9 +413,27 @@ class DynamoDBStore:
 
         with _BotocoreErrors(self.table_name):
             # boto3 blocks: run it in a worker thread, and build the client there
-            # too, since that takes tens of milliseconds.
-            result: dict[str, Any] = await run_sync(self._invoke, operation, kwargs)
+            # too, since that takes tens of milliseconds. The threads are counted
+            # against this store's own limiter, not anyio's default one that the
+            # app's sync endpoints share, so a stalled DynamoDB can't starve them;
+            # a caller's deadline (the middleware's `store_timeout`) abandons the
+            # thread, which ends on its own within the client's timeouts.
+            result: dict[str, Any] = await run_sync(
+                self._invoke, operation, kwargs, abandon_on_cancel=True, limiter=self._limiter()
+            )
             return result
+
+    def _limiter(self) -> CapacityLimiter:
+        # One limiter per event loop: a store may serve several loops over its life
+        # (each Starlette TestClient runs its own), and a limiter belongs to one.
+        from anyio import CapacityLimiter
+
+        try:
+            return self._limiters.get()
+        except LookupError:
+            limiter = CapacityLimiter(self.max_pool_connections)
+            self._limiters.set(limiter)
+            return limiter
 
     def _invoke(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         client = self.client
@@ -392,9 +485,17 @@ class _UpdateBuilder:
         expression = "SET " + ", ".join(sets)
         if remove:
             expression += " REMOVE " + ", ".join(self._name(k) for k in remove)
-        expression += " ADD ver :one"
-        # Never resurrect a session that was deleted or has expired meanwhile.
-        conditions = ["attribute_exists(session_id)", "#ttl > :now"]
+        if set or remove or user_id is not None:
+            # A refresh of the expiry alone must not make a concurrent `rotate` fail.
+            expression += " ADD ver :one"
+        else:
+            del self.values[":one"]  # DynamoDB refuses unused values
+        # Never resurrect a session that was deleted, has expired or was rotated meanwhile.
+        conditions = [
+            "attribute_exists(session_id)",
+            "#ttl > :now",
+            "attribute_not_exists(rotated)",
+        ]
         for k, text in (expected or {}).items():
             if text is None:
                 conditions.append(f"attribute_not_exists({self._name(k)})")
@@ -421,6 +522,7 @@ def _from_item(item: Mapping[str, Any]) -> StoredSession:
         created=int(item.get("created", {}).get("N", "0")),
         version=int(item.get("ver", {}).get("N", "0")),
         user_id=user,
+        rotated="rotated" in item,
     )
 
 
