@@ -87,6 +87,11 @@ class BlackHoleServer:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
 
+    @property
+    def held(self) -> int:
+        """How many requests it holds unanswered."""
+        return len(self._connections)
+
     def _serve(self) -> None:
         while not self._released.is_set():
             try:

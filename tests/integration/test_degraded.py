@@ -1,0 +1,88 @@
+"""Degraded mode (`fallback_store`): an outage of the primary store and its
+recovery, through the fault proxy in front of dynalite. A transient failure must
+never sign anyone out: a cookie that verified is neither expired nor replaced, a
+sign-out that can't reach the primary is refused (503), and once the primary
+answers again the user's session is there, as it was."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from devservers.dynamodb import LocalServer
+from devservers.proxy import ProxyServer
+from dynamodb_sessions import DynamoDBStore, MemoryStore
+from tests.conftest import sessions_table
+from tests.sessions_app import make_app
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def proxy(dynalite_server: LocalServer) -> AsyncIterator[ProxyServer]:
+    server = ProxyServer(dynalite_server.endpoint_url)
+    await server.start()
+    yield server
+    await server.close()
+
+
+def outage(proxy: ProxyServer, down: bool) -> None:
+    proxy.state.configure({"faults": {"drop": 1.0} if down else {}})
+
+
+async def test_an_outage_never_signs_the_user_out(
+    proxy: ProxyServer, dynalite_server: LocalServer
+) -> None:
+    store = DynamoDBStore(
+        sessions_table(dynalite_server),
+        endpoint_url=proxy.url,
+        region_name="us-east-1",
+        max_attempts=2,
+    )
+    fallback = MemoryStore()
+    app = make_app(store, fallback_store=fallback)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://t") as browser:
+        await browser.post("/set", json={"user": "ann"})
+        cookie = browser.cookies["session"]
+        outage(proxy, down=True)
+        # Reading: the session is not available here, but the cookie stays as it is.
+        reading = await browser.get("/read")
+        assert reading.status_code == 200
+        assert "set-cookie" not in reading.headers
+        # Writing: kept on the fallback under the same id, not under a new cookie.
+        writing = await browser.post("/set", json={"draft": 1})
+        assert writing.status_code == 200
+        assert browser.cookies["session"].split(".")[0] == cookie.split(".")[0]
+        assert (await browser.get("/read")).json() == {"draft": 1}
+        # Signing out can't reach the primary: refused, and the cookie is kept.
+        leaving = await browser.post("/logout")
+        assert leaving.status_code == 503
+        assert "set-cookie" not in leaving.headers
+        outage(proxy, down=False)
+        # The primary answers again: the user's session is back, as it was.
+        assert (await browser.get("/read")).json() == {"user": "ann"}
+        # And signing out now works.
+        assert (await browser.post("/logout")).status_code == 200
+        assert (await browser.get("/read")).json() == {}
+
+
+async def test_a_new_visitor_during_an_outage_gets_a_session_on_the_fallback(
+    proxy: ProxyServer, dynalite_server: LocalServer
+) -> None:
+    store = DynamoDBStore(
+        sessions_table(dynalite_server),
+        endpoint_url=proxy.url,
+        region_name="us-east-1",
+        max_attempts=2,
+    )
+    fallback = MemoryStore()
+    app = make_app(store, fallback_store=fallback)
+    transport = httpx.ASGITransport(app=app)
+    outage(proxy, down=True)
+    async with httpx.AsyncClient(transport=transport, base_url="https://t") as browser:
+        assert (await browser.post("/set", json={"a": 1})).status_code == 200
+        assert len(fallback) == 1
+        assert (await browser.get("/read")).json() == {"a": 1}
