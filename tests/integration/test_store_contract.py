@@ -159,3 +159,88 @@ async def test_keys_with_dots_spaces_and_reserved_words(any_store: Store, clock:
     stored = await any_store.load(key)
     assert stored is not None
     assert dict(stored.data) == odd
+
+
+async def rotate(store: Store, key: str, new: str, clock: Clock, *, version: int) -> None:
+    await store.rotate(
+        key,
+        new,
+        version=version,
+        data={"user": '"ann"'},
+        created=int(clock()) - 5,
+        expires=int(clock()) + 60,
+        user_id="ann",
+        tombstone_expires=int(clock()) + 10,
+    )
+
+
+async def test_rotate_moves_the_session_and_leaves_a_tombstone(
+    any_store: Store, clock: Clock
+) -> None:
+    key, new = new_key(), new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id="ann")
+    loaded = await any_store.load(key)
+    assert loaded is not None
+    await rotate(any_store, key, new, clock, version=loaded.version)
+    moved = await any_store.load(new)
+    assert moved is not None
+    assert (dict(moved.data), moved.user_id, moved.rotated) == ({"user": '"ann"'}, "ann", False)
+    assert (moved.created, moved.expires) == (int(clock()) - 5, int(clock()) + 60)
+    tombstone = await any_store.load(key)
+    assert tombstone is not None
+    assert (dict(tombstone.data), tombstone.user_id, tombstone.rotated) == ({}, None, True)
+    clock.advance(10)
+    assert await any_store.load(key) is None  # the tombstone lives `tombstone_expires` only
+
+
+async def test_a_tombstone_refuses_every_write(any_store: Store, clock: Clock) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
+    await rotate(any_store, key, new_key(), clock, version=1)
+    with pytest.raises(SessionConflictError) as update:
+        await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=2**31)
+    with pytest.raises(SessionConflictError) as delete:
+        await any_store.delete(key)
+    with pytest.raises(SessionConflictError) as again:
+        await rotate(any_store, key, new_key(), clock, version=1)
+    assert update.value.rotated
+    assert delete.value.rotated
+    assert again.value.gone
+    tombstone = await any_store.load(key)
+    assert tombstone is not None
+    assert tombstone.rotated
+
+
+async def test_rotate_refuses_a_changed_or_ended_session_and_creates_nothing(
+    any_store: Store, clock: Clock
+) -> None:
+    key, new = new_key(), new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
+    await any_store.update(key, set={"b": "2"}, remove=(), expected=None, expires=2**31)
+    with pytest.raises(SessionConflictError) as changed:
+        await rotate(any_store, key, new, clock, version=1)  # loaded before the update
+    assert not changed.value.gone
+    assert await any_store.load(new) is None
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"a": "1", "b": "2"}
+    await any_store.delete(key)
+    with pytest.raises(SessionConflictError) as ended:
+        await rotate(any_store, key, new, clock, version=stored.version)
+    assert ended.value.gone
+    assert await any_store.load(new) is None
+
+
+async def test_a_refresh_of_the_expiry_alone_keeps_the_version(
+    any_store: Store, clock: Clock
+) -> None:
+    key = new_key()
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
+    await any_store.update(key, set={}, remove=(), expected=None, expires=int(clock()) + 90)
+    refreshed = await any_store.load(key)
+    assert refreshed is not None
+    assert refreshed.version == 1
+    await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=2**31)
+    written = await any_store.load(key)
+    assert written is not None
+    assert written.version == 2
