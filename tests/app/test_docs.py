@@ -131,3 +131,16 @@ def test_lambda_requirements_include_the_librarys_dependencies() -> None:
     listed = {_name(line) for line in lines if line[:1].isalpha()}
 
     assert {_name(req) for req in runtime} - listed == set()
+
+
+def test_function_timeout_exceeds_the_worst_wait_for_the_session_store(template: Any) -> None:
+    """A request waits at most `store_timeout` for the store (README, "When DynamoDB
+    fails"): the function must outlive it, with room for the app's own work."""
+    import inspect
+
+    from dynamodb_sessions import DynamoDBSessionMiddleware
+
+    default = inspect.signature(DynamoDBSessionMiddleware).parameters["store_timeout"].default
+    timeout = template["Resources"]["DuelFunction"]["Properties"]["Timeout"]
+    assert timeout >= 2 * default + 5
+    assert "store_timeout=" not in APP_SOURCES  # the app keeps the default checked here
