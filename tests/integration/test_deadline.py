@@ -46,9 +46,15 @@ async def valid_cookie(dynalite_server: LocalServer) -> str:
         return client.cookies["session"]
 
 
-def black_holed_store(hole: BlackHoleServer, **options: float) -> DynamoDBStore:
+def black_holed_store(
+    hole: BlackHoleServer, *, read_timeout: float = 2.0, max_attempts: int = 4
+) -> DynamoDBStore:
     return DynamoDBStore(
-        "sessions", endpoint_url=hole.endpoint_url, region_name="us-east-1", **options
+        "sessions",
+        endpoint_url=hole.endpoint_url,
+        region_name="us-east-1",
+        read_timeout=read_timeout,
+        max_attempts=max_attempts,
     )
 
 
