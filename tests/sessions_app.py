@@ -67,6 +67,15 @@ async def big(request: Request) -> Response:
     return PlainTextResponse("stored")
 
 
+async def bind_big(request: Request) -> Response:
+    # A long user id on top of data near the limit: together past DynamoDB's item limit.
+    session = request.session
+    assert isinstance(session, DynamoDBSessionDict)
+    session["blob"] = "x" * int(request.query_params["size"])
+    session.bind_user("u" * int(request.query_params["user_bytes"]))
+    return PlainTextResponse("stored")
+
+
 async def nested_big(request: Request) -> Response:
     request.session["cart"].append("x" * 420_000)
     return PlainTextResponse("stored")
@@ -102,6 +111,7 @@ routes = [
     Route("/logout", logout, methods=["POST"]),
     Route("/fail", fail, methods=["POST"]),
     Route("/big", big, methods=["POST"]),
+    Route("/bind-big", bind_big, methods=["POST"]),
     Route("/nested-big", nested_big, methods=["POST"]),
     Route("/not-json", not_json, methods=["POST"]),
     Route("/context-var", context_var, methods=["POST"]),

@@ -13,6 +13,7 @@ from ._exceptions import (
     SessionError,
     SessionStoreError,
     SessionTooLargeError,
+    SessionTooManyChangesError,
 )
 from ._lifecycle import Policy, SessionHandle
 from ._logging import log_id, logger
@@ -222,4 +223,6 @@ def _error_status(exc: SessionError) -> tuple[int, str]:
         return 409, "This session was changed by another request. Please reload and retry.\n"
     if isinstance(exc, SessionTooLargeError):
         return 413, "The session would be too large to store.\n"
+    if isinstance(exc, SessionTooManyChangesError):
+        return 413, "This request changed too many session values at once.\n"
     return 500, "Internal Server Error\n"

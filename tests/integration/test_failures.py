@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from devservers.dynamodb import LocalServer, free_port
 from devservers.faulty import BlackHoleServer, LossyProxy, ThrottlingServer
 from dynamodb_sessions import DynamoDBStore, MemoryStore
+from dynamodb_sessions._serialization import DATA_LIMIT
 from tests.conftest import make_client, sessions_table
 from tests.sessions_app import make_app, wrap_app
 
@@ -189,3 +190,14 @@ def test_failure_log_names_the_presented_session_by_its_hash(
     key = hashlib.sha256(signed_cookie.split(".")[0].encode()).hexdigest()
     assert f"session {key[:12]}" in caplog.text
     assert "session new" not in caplog.text
+
+
+def test_item_dynamodb_refuses_as_too_large_is_answered_413(moto_server: LocalServer) -> None:
+    # moto refuses items over 405,000 bytes, under DynamoDB's 409,600 (our budget):
+    # a real server saying "Item size has exceeded the maximum allowed size".
+    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    with TestClient(make_app(store), base_url="https://t") as client:
+        response = client.post(f"/big?size={DATA_LIMIT - 100}")
+        assert response.status_code == 413
+        assert response.text == "The session would be too large to store.\n"
+        assert "set-cookie" not in response.headers

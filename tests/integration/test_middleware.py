@@ -16,6 +16,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from dynamodb_sessions import DynamoDBStore
+from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH
+from dynamodb_sessions._session import MAX_USER_ID_BYTES
+from dynamodb_sessions.stores.dynamodb import MAX_KEYS_PER_UPDATE
 from tests.conftest import Clock, RequestCounter
 from tests.sessions_app import make_app, request_var
 
@@ -378,3 +381,70 @@ def test_cookie_options_follow_starlette(client: TestClient) -> None:
         r"sid=[^;]+; path=/app; httponly; samesite=strict; domain=example.com; partitioned",
         response.headers["set-cookie"],
     )
+
+
+def nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"k": "\\ud800"}',  # a lone surrogate: valid JSON, but no UTF-8 text
+        b'{"k": {"\\udfff": 1}}',
+        b'{"k": NaN}',  # Python's json reads it; the session must not store it
+        b'{"k": [1, -Infinity]}',
+        f'{{"k": {nested_json(MAX_DEPTH + 1)}}}'.encode(),
+    ],
+    ids=["surrogate", "surrogate-key", "nan", "infinity", "too-deep"],
+)
+def test_client_value_the_session_cannot_store_is_refused_at_set_time(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter, body: bytes
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1}))
+    counter.take()
+    response = client.post("/set", content=body, headers={"content-type": "application/json"})
+    # The app passed client input straight into the session: a clean 500, the error
+    # named in the log, never a raw traceback, and the stored session as it was.
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error\n"
+    assert counter.take() == {"GetItem": 1}
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"]["M"] == {"a": {"S": "1"}}
+
+
+def test_nesting_at_the_documented_limit_is_stored_and_read_back(client: TestClient) -> None:
+    body = f'{{"k": {nested_json(MAX_DEPTH)}}}'.encode()
+    response = client.post("/set", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert client.get("/read").content == body.replace(b" ", b"")
+
+
+def test_more_keys_changed_than_one_atomic_write_holds_is_413_and_writes_nothing(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    many = {f"k{i}": i for i in range(MAX_KEYS_PER_UPDATE + 50)}
+    cookie = session_cookie(client.post("/set", json=many))  # a new session: one PutItem
+    assert client.post("/set", json={k: -1 for k in list(many)[:MAX_KEYS_PER_UPDATE]}).is_success
+    counter.take()
+    response = client.post("/set", json={k: 0 for k in many})
+    assert response.status_code == 413
+    assert "Traceback" not in response.text
+    assert counter.take() == {"GetItem": 1}  # refused before any write: nothing half-saved
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"]["M"]["k0"] == {"S": "-1"}
+    assert item["data"]["M"][f"k{len(many) - 1}"] == {"S": str(len(many) - 1)}
+
+
+def test_user_id_and_bookkeeping_count_toward_the_item_limit(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    # Data just inside the data budget alone, plus the longest user id allowed: one
+    # attribute more than DynamoDB's 400 KB item holds. 413, before any write.
+    size = DATA_LIMIT - 1024
+    response = client.post(f"/bind-big?size={size}&user_bytes={MAX_USER_ID_BYTES}")
+    assert response.status_code == 413
+    assert counter.total == 0
+    assert "set-cookie" not in response.headers
