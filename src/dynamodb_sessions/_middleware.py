@@ -36,14 +36,18 @@ class DynamoDBSessionMiddleware:
     """Server-side sessions: the cookie holds a signed id, the data lives in `store`.
 
     Accepts every argument of Starlette's `SessionMiddleware` with the same meaning
-    and cookie format, but defaults to Secure cookies (`https_only=True`). Extra:
+    and cookie format (Starlette's own session tests pass against it), but defaults
+    to Secure cookies (`https_only=True`) and checks more: `secret_key` must be
+    strings of at least 6 characters, `path` and `domain` valid cookie attribute
+    values, `max_age` an int or None (0 or less: a cookie expired at once). Extra:
 
     - `absolute_lifetime`: seconds after creation when a session ends however active.
     - `refresh_interval`: how stale the sliding expiry may get before a read-only
       request rewrites it (one UpdateItem); default a tenth of `max_age`.
     - `on_conflict`: "raise" (409 to the later of two requests that changed the
       same key) or "last_writer_wins" (the later one overwrites, with a warning).
-    - `skip_paths`: path prefixes whose requests never load the session.
+    - `skip_paths`: path prefixes (each starting with "/") whose requests never
+      load the session.
     - `fallback_store`: a store to degrade to when `store` fails, instead of 503.
     - `retry_after`: seconds for the Retry-After header of a 503.
     """
@@ -68,7 +72,6 @@ class DynamoDBSessionMiddleware:
         fallback_store: SessionStore | None = None,
         retry_after: int = 1,
     ) -> None:
-        idle = max_age or DEFAULT_MAX_AGE  # a browser-session cookie still expires server-side
         _validate(absolute_lifetime, refresh_interval, on_conflict, retry_after)
         self.app = app
         cookie = SessionCookie(
@@ -81,6 +84,7 @@ class DynamoDBSessionMiddleware:
             https_only=https_only,
             partitioned=partitioned,
         )
+        idle = _idle_timeout(max_age)
         self.policy = Policy(
             cookie=cookie,
             store=store,
@@ -90,7 +94,7 @@ class DynamoDBSessionMiddleware:
             refresh_interval=idle // 10 if refresh_interval is None else refresh_interval,
             on_conflict=on_conflict,
         )
-        self.skip_paths = tuple(skip_paths)
+        self.skip_paths = _path_prefixes(skip_paths)
         self.retry_after = str(retry_after)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,6 +190,14 @@ class DynamoDBSessionMiddleware:
             )
 
 
+def _idle_timeout(max_age: int | None) -> int:
+    if max_age is None:
+        return DEFAULT_MAX_AGE  # a browser-session cookie still expires server-side
+    # As Starlette, max_age <= 0 gives a cookie the browser drops at once and whose
+    # signature expires within the second: the stored copy lasts a second too.
+    return max(max_age, 1)
+
+
 def _validate(
     absolute_lifetime: int | None, refresh_interval: int | None, on_conflict: str, retry_after: int
 ) -> None:
@@ -201,6 +213,17 @@ def _validate(
         )
     if retry_after < 0:
         raise SessionConfigError(f"retry_after must be >= 0, not {retry_after}")
+
+
+def _path_prefixes(skip_paths: Collection[str]) -> tuple[str, ...]:
+    # A bare string would be iterated char by char: "/static" would skip every path.
+    prefixes = None if isinstance(skip_paths, (str, bytes)) else tuple(skip_paths)
+    if prefixes is None or not all(isinstance(p, str) and p.startswith("/") for p in prefixes):
+        raise SessionConfigError(
+            f"skip_paths must be a list of path prefixes that start with '/', not "
+            f"{skip_paths!r}; for one prefix write skip_paths=['/static']"
+        )
+    return prefixes
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:

@@ -151,24 +151,26 @@ def test_forged_and_truncated_cookies_cost_nothing(
 def test_cookie_signed_with_another_key_is_rejected(
     dynamodb_store: DynamoDBStore, counter: RequestCounter
 ) -> None:
-    with TestClient(make_app(dynamodb_store, secret_key="one"), base_url="https://t") as first:
+    with TestClient(make_app(dynamodb_store, secret_key="key-one"), base_url="https://t") as first:
         cookie = session_cookie(first.post("/set", json={"user": "ann"}))
     counter.take()
-    with TestClient(make_app(dynamodb_store, secret_key="two"), base_url="https://t") as second:
+    with TestClient(make_app(dynamodb_store, secret_key="key-two"), base_url="https://t") as second:
         second.cookies.set("session", cookie)
         assert second.get("/read").json() == {}
     assert counter.total == 0
 
 
 def test_key_rotation_first_key_signs_all_keys_verify(dynamodb_store: DynamoDBStore) -> None:
-    with TestClient(make_app(dynamodb_store, secret_key="old"), base_url="https://t") as before:
+    with TestClient(make_app(dynamodb_store, secret_key="old-key"), base_url="https://t") as before:
         old_cookie = session_cookie(before.post("/set", json={"user": "ann"}))
-    rotated = make_app(dynamodb_store, secret_key=["new", "old"])
+    rotated = make_app(dynamodb_store, secret_key=["new-key", "old-key"])
     with TestClient(rotated, base_url="https://t") as after:
         after.cookies.set("session", old_cookie)
         assert after.get("/read").json() == {"user": "ann"}
         new_cookie = session_cookie(after.post("/set", json={"more": 1}))
-    with TestClient(make_app(dynamodb_store, secret_key="new"), base_url="https://t") as only_new:
+    with TestClient(
+        make_app(dynamodb_store, secret_key="new-key"), base_url="https://t"
+    ) as only_new:
         only_new.cookies.set("session", new_cookie)
         assert only_new.get("/read").json() == {"user": "ann", "more": 1}
 
@@ -448,3 +450,19 @@ def test_user_id_and_bookkeeping_count_toward_the_item_limit(
     assert response.status_code == 413
     assert counter.total == 0
     assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("options", [{"max_age": -1}, {"max_age": 0}])
+def test_max_age_zero_or_less_gives_a_cookie_expired_at_once_as_starlette(
+    client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock, options: dict[str, Any]
+) -> None:
+    response = client.post("/set", json={"a": 1})
+    assert f"; Max-Age={options['max_age']}; " in response.headers["set-cookie"]
+    cookie = re.match(r"session=([^;]+);", response.headers["set-cookie"])
+    assert cookie is not None
+    item = item_for(dynamodb_store, cookie.group(1))
+    assert item is not None
+    assert int(item["ttl"]["N"]) == int(clock()) + 1  # the stored copy goes at once too
+    clock.advance(1)
+    client.cookies.set("session", cookie.group(1))
+    assert client.get("/read").json() == {}
