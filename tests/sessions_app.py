@@ -12,7 +12,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from dynamodb_sessions import DynamoDBSessionDict, DynamoDBSessionMiddleware, SessionStore
+from dynamodb_sessions import (
+    DynamoDBSessionDict,
+    DynamoDBSessionMiddleware,
+    SessionStore,
+    SessionStoreError,
+)
 
 request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
 
@@ -86,6 +91,15 @@ async def not_json(request: Request) -> Response:
     return PlainTextResponse("stored")
 
 
+async def guarded(request: Request) -> Response:
+    # An app that answers a store failure for itself, with its own page and headers.
+    try:
+        return JSONResponse(dict(request.session))
+    except SessionStoreError:
+        status = int(request.query_params.get("status", "503"))
+        return PlainTextResponse("our own page", status_code=status, headers={"x-app": "own"})
+
+
 async def context_var(request: Request) -> Response:
     request_var.set("set-in-endpoint")
     request.session["cv"] = 1
@@ -115,6 +129,7 @@ routes = [
     Route("/nested-big", nested_big, methods=["POST"]),
     Route("/not-json", not_json, methods=["POST"]),
     Route("/context-var", context_var, methods=["POST"]),
+    Route("/guarded", guarded),
     WebSocketRoute("/ws", websocket_endpoint),
 ]
 

@@ -116,11 +116,22 @@ class DynamoDBSessionMiddleware:
         self, handle: SessionHandle, scope: Scope, receive: Receive, send: Send
     ) -> None:
         started = replaced = False
+        # A 5xx that starts after the app was handed one of our errors is held back
+        # until the app returns, because only then is it clear whose answer it is. If
+        # our error propagates out of the app, a handler inside it answered and
+        # re-raised (Starlette's ServerErrorMiddleware does, when this middleware wraps
+        # the whole app): we answer instead, as if the error had reached us directly.
+        # If the app returns, it caught the error and answered for itself: its
+        # response stands, whatever its status, body and headers.
+        held: list[Message] = []
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started, replaced
             if replaced:
                 return  # we answered with an error instead; drop the app's body
+            if held or _follows_our_error(handle, message):
+                held.append(message)
+                return
             if message["type"] == "http.response.start":
                 started = True
                 error = await self._before_headers(handle, message)
@@ -136,17 +147,18 @@ class DynamoDBSessionMiddleware:
             # Raised where the app used a session that could not be loaded, or put
             # data in it that can't be stored.
             if replaced:
-                return  # answered (and logged) already, in place of an outer 500
+                return  # answered (and logged) already
             if started:
                 raise
-            await self._send_error(send, handle, exc)
+            await self._send_error(send, handle, exc)  # in place of any held response
+            return
+        except Exception:
+            await self._send_held(handle, held, send)  # an outer answer to another error
+            raise
+        await self._send_held(handle, held, send)
 
     async def _before_headers(self, handle: SessionHandle, message: Message) -> SessionError | None:
         # Save before the headers go out: a client never sees success for a failed write.
-        if message["status"] >= 500 and handle.session.raised is not None:
-            # An error handler outside the app (Starlette's, when this middleware wraps
-            # the whole app) turned our error into a plain 500: answer it properly.
-            return handle.session.raised
         headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
         if handle.session.accessed:
             headers.append((b"vary", b"Cookie"))
@@ -159,6 +171,12 @@ class DynamoDBSessionMiddleware:
                 headers.append((b"set-cookie", set_cookie.encode("latin-1")))
         message["headers"] = headers
         return None
+
+    async def _send_held(self, handle: SessionHandle, held: list[Message], send: Send) -> None:
+        for message in held:
+            if message["type"] == "http.response.start":
+                await self._before_headers(handle, message)  # a 5xx: headers only, no save
+            await send(message)
 
     async def _send_error(self, send: Send, handle: SessionHandle, exc: SessionError) -> None:
         status, text = _error_status(exc)
@@ -224,6 +242,14 @@ def _path_prefixes(skip_paths: Collection[str]) -> tuple[str, ...]:
             f"{skip_paths!r}; for one prefix write skip_paths=['/static']"
         )
     return prefixes
+
+
+def _follows_our_error(handle: SessionHandle, message: Message) -> bool:
+    return (
+        message["type"] == "http.response.start"
+        and message["status"] >= 500
+        and handle.session.raised is not None
+    )
 
 
 def _cookie_value(scope: Scope, name: str) -> str | None:

@@ -53,7 +53,8 @@ class DynamoDBSessionDict(_Dict):
     #: True when this request runs on the fallback store because the primary failed.
     degraded: bool = False
     #: The last library error this session raised into the app, if any: the
-    #: middleware answers for it even when an outer error handler caught it first.
+    #: middleware holds back a 5xx that follows it until the app returns, to tell
+    #: an error handler's answer (replaced by its own) from the app's (kept).
     raised: SessionError | None = None
 
     def __init__(
