@@ -53,21 +53,20 @@ class SessionTooLargeError(SessionDataError):
     """The session would pass DynamoDB's item size limit (400 KB).
 
     Raised where a value is set when the size is known then, else at save; also
-    when DynamoDB itself refuses the item as too large (`size` is then None and
-    `detail` holds DynamoDB's message). The middleware answers 413.
+    when DynamoDB itself refuses the item as too large (`size` is then None), and
+    by a MemoryStore for a session over its `max_bytes`. The middleware answers 413.
     """
 
     def __init__(
         self, size: int | None, limit: int, largest_key: str | None, *, detail: str = ""
     ) -> None:
         hint = f" The largest value is session[{largest_key!r}]." if largest_key else ""
-        if size is None:
-            what = f"DynamoDB refused the session as over its {limit}-byte item limit ({detail})."
-        else:
-            what = f"the session would take {size} bytes, over the {limit}-byte limit of a "
-            what += "DynamoDB item (less a bound user id)."
+        what = detail or (
+            f"the session would take {size} bytes, over the {limit}-byte limit of a "
+            "DynamoDB item (less a bound user id)"
+        )
         super().__init__(
-            f"{what}{hint} Keep large data in S3 or its own table and store only a "
+            f"{what}.{hint} Keep large data in S3 or its own table and store only a "
             "reference in the session."
         )
         self.size = size

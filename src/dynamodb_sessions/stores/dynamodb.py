@@ -484,7 +484,12 @@ class _BotocoreErrors:
         if code == "ValidationException" and "specified index" in message:
             return _missing_index(self.table_name)
         if code == "ValidationException" and "size" in message.lower():
-            return SessionTooLargeError(None, ITEM_LIMIT, None, detail=message)
+            return SessionTooLargeError(
+                None,
+                ITEM_LIMIT,
+                None,
+                detail=f"DynamoDB refused the session as too large ({message})",
+            )
         return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
 
 
