@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
-from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH
+from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH, entry_size, user_id_size
 from dynamodb_sessions._session import MAX_USER_ID_BYTES
 from dynamodb_sessions.stores.dynamodb import MAX_KEYS_PER_UPDATE
-from tests.conftest import Clock, RequestCounter
+from tests.conftest import Clock, RequestCounter, make_client, sessions_table
 from tests.sessions_app import make_app, request_var
 
 COOKIE_RE = re.compile(r"session=([^;]+); path=/; Max-Age=1209600; httponly; samesite=lax; secure$")
@@ -466,3 +467,19 @@ def test_max_age_zero_or_less_gives_a_cookie_expired_at_once_as_starlette(
     clock.advance(1)
     client.cookies.set("session", cookie.group(1))
     assert client.get("/read").json() == {}
+
+
+def test_a_session_filling_the_budget_with_the_longest_user_id_is_stored(
+    dynalite_server: LocalServer,
+) -> None:
+    # dynalite sizes items by DynamoDB's rules (409,600 bytes): the budget leaves
+    # room for the bookkeeping, and one byte more is refused by us, not by DynamoDB.
+    store = DynamoDBStore(
+        sessions_table(dynalite_server), client=make_client(dynalite_server.endpoint_url)
+    )
+    budget = DATA_LIMIT - user_id_size("u" * MAX_USER_ID_BYTES) - entry_size("blob", '""')
+    with TestClient(make_app(store), base_url="https://t") as client:
+        path = f"/bind-big?user_bytes={MAX_USER_ID_BYTES}&size="
+        assert client.post(path + str(budget + 1)).status_code == 413
+        assert client.post(path + str(budget)).status_code == 200
+        assert len(client.get("/read").json()["blob"]) == budget
