@@ -20,6 +20,14 @@ from dynamodb_sessions._table import create_table
 SERVER_KINDS: tuple[servers.ServerKind, ...] = ("moto", "dynalite")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-long",
+        action="store_true",
+        help="run the property tests of tests/unit/test_fuzz.py with 50,000 examples each",
+    )
+
+
 @pytest.fixture(autouse=True)
 def clean_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach real AWS or depend on the developer's AWS settings."""

@@ -12,7 +12,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from dynamodb_sessions import DynamoDBSessionDict, DynamoDBSessionMiddleware, SessionStore
+from dynamodb_sessions import (
+    DynamoDBSessionDict,
+    DynamoDBSessionMiddleware,
+    SessionStore,
+    SessionStoreError,
+)
 
 request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
 
@@ -67,6 +72,15 @@ async def big(request: Request) -> Response:
     return PlainTextResponse("stored")
 
 
+async def bind_big(request: Request) -> Response:
+    # A long user id on top of data near the limit: together past DynamoDB's item limit.
+    session = request.session
+    assert isinstance(session, DynamoDBSessionDict)
+    session["blob"] = "x" * int(request.query_params["size"])
+    session.bind_user("u" * int(request.query_params["user_bytes"]))
+    return PlainTextResponse("stored")
+
+
 async def nested_big(request: Request) -> Response:
     request.session["cart"].append("x" * 420_000)
     return PlainTextResponse("stored")
@@ -75,6 +89,15 @@ async def nested_big(request: Request) -> Response:
 async def not_json(request: Request) -> Response:
     request.session["when"] = datetime.datetime(2026, 1, 1)
     return PlainTextResponse("stored")
+
+
+async def guarded(request: Request) -> Response:
+    # An app that answers a store failure for itself, with its own page and headers.
+    try:
+        return JSONResponse(dict(request.session))
+    except SessionStoreError:
+        status = int(request.query_params.get("status", "503"))
+        return PlainTextResponse("our own page", status_code=status, headers={"x-app": "own"})
 
 
 async def context_var(request: Request) -> Response:
@@ -102,9 +125,11 @@ routes = [
     Route("/logout", logout, methods=["POST"]),
     Route("/fail", fail, methods=["POST"]),
     Route("/big", big, methods=["POST"]),
+    Route("/bind-big", bind_big, methods=["POST"]),
     Route("/nested-big", nested_big, methods=["POST"]),
     Route("/not-json", not_json, methods=["POST"]),
     Route("/context-var", context_var, methods=["POST"]),
+    Route("/guarded", guarded),
     WebSocketRoute("/ws", websocket_endpoint),
 ]
 

@@ -23,6 +23,7 @@ from ._exceptions import (
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
     SessionTooLargeError,
+    SessionTooManyChangesError,
 )
 from ._middleware import DynamoDBSessionMiddleware
 from ._session import DynamoDBSessionDict
@@ -51,6 +52,7 @@ __all__ = [
     "SessionStoreUnavailableError",
     "SessionTableNotFoundError",
     "SessionTooLargeError",
+    "SessionTooManyChangesError",
     "StoredSession",
     "__version__",
 ]

@@ -25,6 +25,13 @@ _TOKEN_CHARS = _ID_ALPHABET | frozenset("!#$%&'*+.^`|~")  # RFC 6265 cookie-name
 # garbage, rejected before any HMAC work.
 _MAX_COOKIE_LENGTH = 128
 _EXPIRED = "expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+#: The shortest secret key accepted: a floor that catches placeholders and slips
+#: ("s", "key", "test"), low enough for Starlette's own test keys ("secret",
+#: "example"). It is no measure of strength: use 32 random characters or more.
+MIN_SECRET_LENGTH = 6
+# RFC 6265 attribute values: printable ASCII (CTLs, and so CR/LF, excluded) without ";".
+_PATH_CHARS = frozenset(map(chr, range(0x20, 0x7F))) - {";"}
+_DOMAIN_CHARS = _PATH_CHARS - {" "}
 
 
 def new_session_id() -> str:
@@ -46,16 +53,29 @@ def _is_session_id(value: str) -> bool:
 
 
 def _secret_list(secret_key: str | Sequence[str] | object) -> list[str]:
-    if isinstance(secret_key, (list, tuple)):
-        keys = [str(key) for key in secret_key]
-    else:
-        keys = [str(secret_key)]  # a str, or Starlette's `Secret`
-    if not keys or not all(keys):
-        raise SessionConfigError(
-            "secret_key must be a non-empty string or a list of them; generate one with "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-        )
+    from starlette.datastructures import Secret  # what Starlette's users pass
+
+    given = list(secret_key) if isinstance(secret_key, (list, tuple)) else [secret_key]
+    if not given:
+        raise _secret_error("an empty list")
+    keys = []
+    for key in given:
+        if not isinstance(key, (str, Secret)):
+            # str() would make a key of anything: None would sign with "None".
+            raise _secret_error(f"a {type(key).__name__}")
+        text = str(key)
+        if len(text) < MIN_SECRET_LENGTH:
+            raise _secret_error(f"a key of {len(text)} characters")
+        keys.append(text)
     return keys
+
+
+def _secret_error(got: str) -> SessionConfigError:
+    return SessionConfigError(
+        f"secret_key must be a string (or Starlette `Secret`) of at least {MIN_SECRET_LENGTH} "
+        f"characters, or a list of them (the first signs, all verify), not {got}; generate "
+        "one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+    )
 
 
 class SessionCookie:
@@ -74,6 +94,7 @@ class SessionCookie:
         partitioned: bool,
     ) -> None:
         _check_arguments(name, max_age, same_site)
+        _check_path_and_domain(path, domain)
         import hashlib
 
         import itsdangerous
@@ -121,9 +142,25 @@ class SessionCookie:
 def _check_arguments(name: str, max_age: int | None, same_site: str) -> None:
     if same_site not in ("lax", "strict", "none"):
         raise SessionConfigError(f"same_site must be 'lax', 'strict' or 'none', not {same_site!r}")
-    if max_age is not None and max_age <= 0:
-        raise SessionConfigError(
-            f"max_age must be a positive number of seconds or None, not {max_age}"
-        )
+    # As Starlette, any whole number: 0 or less gives a cookie that expires at once.
+    if max_age is not None and (not isinstance(max_age, int) or isinstance(max_age, bool)):
+        raise SessionConfigError(f"max_age must be whole seconds (an int) or None, not {max_age!r}")
     if not name or not _TOKEN_CHARS.issuperset(name):
         raise SessionConfigError(f"session_cookie {name!r} is not a valid cookie name")
+
+
+def _check_path_and_domain(path: str, domain: str | None) -> None:
+    # Both go into the Set-Cookie header as they are: a ";" or a CR/LF would add
+    # attributes, or headers, of their own.
+    if not isinstance(path, str) or not path.startswith("/") or not _PATH_CHARS.issuperset(path):
+        raise SessionConfigError(
+            f"path {path!r} is not a valid cookie path: it must start with '/' and hold "
+            "printable ASCII only, without ';' (percent-encode other characters)"
+        )
+    if domain is not None and (
+        not isinstance(domain, str) or not _DOMAIN_CHARS.issuperset(domain) or not domain
+    ):
+        raise SessionConfigError(
+            f"domain {domain!r} is not a valid cookie domain: give a host name in ASCII "
+            "(the punycode form, xn--..., for an internationalized one), without spaces or ';'"
+        )

@@ -6,7 +6,8 @@ Hierarchy::
     ├── SessionConfigError        bad arguments, raised at construction (also a ValueError)
     ├── SessionDataError          the app put something in the session that can't be stored
     │   ├── SessionSerializationError   a value JSON can't encode (also a TypeError)
-    │   └── SessionTooLargeError        the item would pass DynamoDB's 400 KB limit
+    │   ├── SessionTooLargeError        the item would pass DynamoDB's 400 KB limit (HTTP 413)
+    │   └── SessionTooManyChangesError  more changed keys than one atomic write holds (HTTP 413)
     ├── SessionConflictError      another request changed the same key first (HTTP 409)
     ├── SessionNotLoadedError     the session was used on a path listed in `skip_paths`
     └── SessionStoreError         the store failed (HTTP 503); never becomes an empty session
@@ -49,18 +50,47 @@ class SessionSerializationError(SessionDataError, TypeError):
 
 
 class SessionTooLargeError(SessionDataError):
-    """The session would pass DynamoDB's item size limit (400 KB)."""
+    """The session would pass DynamoDB's item size limit (400 KB).
 
-    def __init__(self, size: int, limit: int, largest_key: str | None) -> None:
+    Raised where a value is set when the size is known then, else at save; also
+    when DynamoDB itself refuses the item as too large (`size` is then None), and
+    by a MemoryStore for a session over its `max_bytes`. The middleware answers 413.
+    """
+
+    def __init__(
+        self, size: int | None, limit: int, largest_key: str | None, *, detail: str = ""
+    ) -> None:
         hint = f" The largest value is session[{largest_key!r}]." if largest_key else ""
-        super().__init__(
+        what = detail or (
             f"the session would take {size} bytes, over the {limit}-byte limit of a "
-            f"DynamoDB item.{hint} Keep large data in S3 or its own table and store "
-            "only a reference in the session."
+            "DynamoDB item (less a bound user id)"
+        )
+        super().__init__(
+            f"{what}.{hint} Keep large data in S3 or its own table and store only a "
+            "reference in the session."
         )
         self.size = size
         self.limit = limit
         self.largest_key = largest_key
+
+
+class SessionTooManyChangesError(SessionDataError):
+    """One request changed more keys of a stored session than one DynamoDB write holds.
+
+    A save is one conditional UpdateItem, so that it lands whole or not at all; its
+    expressions are limited to 4 KB, about `limit` keys. Nothing is written; the
+    middleware answers 413. New sessions, `regenerate_id()` and `clear()` write
+    the whole item and have no such limit.
+    """
+
+    def __init__(self, changed: int, limit: int) -> None:
+        super().__init__(
+            f"one request changed {changed} keys of a stored session; at most {limit} "
+            "can be saved at once, atomically. Group related values under one key "
+            '(session["cart"] = {...} rather than one key per item).'
+        )
+        self.changed = changed
+        self.limit = limit
 
 
 class SessionConflictError(SessionError):

@@ -13,6 +13,7 @@ from ._exceptions import (
     SessionError,
     SessionStoreError,
     SessionTooLargeError,
+    SessionTooManyChangesError,
 )
 from ._lifecycle import Policy, SessionHandle
 from ._logging import log_id, logger
@@ -35,14 +36,18 @@ class DynamoDBSessionMiddleware:
     """Server-side sessions: the cookie holds a signed id, the data lives in `store`.
 
     Accepts every argument of Starlette's `SessionMiddleware` with the same meaning
-    and cookie format, but defaults to Secure cookies (`https_only=True`). Extra:
+    and cookie format (Starlette's own session tests pass against it), but defaults
+    to Secure cookies (`https_only=True`) and checks more: `secret_key` must be
+    strings of at least 6 characters, `path` and `domain` valid cookie attribute
+    values, `max_age` an int or None (0 or less: a cookie expired at once). Extra:
 
     - `absolute_lifetime`: seconds after creation when a session ends however active.
     - `refresh_interval`: how stale the sliding expiry may get before a read-only
       request rewrites it (one UpdateItem); default a tenth of `max_age`.
     - `on_conflict`: "raise" (409 to the later of two requests that changed the
       same key) or "last_writer_wins" (the later one overwrites, with a warning).
-    - `skip_paths`: path prefixes whose requests never load the session.
+    - `skip_paths`: path prefixes (each starting with "/") whose requests never
+      load the session.
     - `fallback_store`: a store to degrade to when `store` fails, instead of 503.
     - `retry_after`: seconds for the Retry-After header of a 503.
     - `rotation_grace`: seconds during which an id replaced by `regenerate_id()`
@@ -74,7 +79,6 @@ class DynamoDBSessionMiddleware:
         rotation_grace: int = 60,
         store_timeout: float = 3.0,
     ) -> None:
-        idle = max_age or DEFAULT_MAX_AGE  # a browser-session cookie still expires server-side
         _validate(absolute_lifetime, refresh_interval, on_conflict, retry_after)
         _validate_timing(rotation_grace, store_timeout)
         self.app = app
@@ -88,6 +92,7 @@ class DynamoDBSessionMiddleware:
             https_only=https_only,
             partitioned=partitioned,
         )
+        idle = _idle_timeout(max_age)
         self.policy = Policy(
             cookie=cookie,
             store=store,
@@ -99,7 +104,7 @@ class DynamoDBSessionMiddleware:
             rotation_grace=rotation_grace,
             store_timeout=store_timeout,
         )
-        self.skip_paths = tuple(skip_paths)
+        self.skip_paths = _path_prefixes(skip_paths)
         self.retry_after = str(retry_after)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,11 +126,22 @@ class DynamoDBSessionMiddleware:
         self, handle: SessionHandle, scope: Scope, receive: Receive, send: Send
     ) -> None:
         started = replaced = False
+        # A 5xx that starts after the app was handed one of our errors is held back
+        # until the app returns, because only then is it clear whose answer it is. If
+        # our error propagates out of the app, a handler inside it answered and
+        # re-raised (Starlette's ServerErrorMiddleware does, when this middleware wraps
+        # the whole app): we answer instead, as if the error had reached us directly.
+        # If the app returns, it caught the error and answered for itself: its
+        # response stands, whatever its status, body and headers.
+        held: list[Message] = []
 
         async def send_wrapper(message: Message) -> None:
             nonlocal started, replaced
             if replaced:
                 return  # we answered with an error instead; drop the app's body
+            if held or _follows_our_error(handle, message):
+                held.append(message)
+                return
             if message["type"] == "http.response.start":
                 started = True
                 error = await self._before_headers(handle, message)
@@ -141,17 +157,18 @@ class DynamoDBSessionMiddleware:
             # Raised where the app used a session that could not be loaded, or put
             # data in it that can't be stored.
             if replaced:
-                return  # answered (and logged) already, in place of an outer 500
+                return  # answered (and logged) already
             if started:
                 raise
-            await self._send_error(send, handle, exc)
+            await self._send_error(send, handle, exc)  # in place of any held response
+            return
+        except Exception:
+            await self._send_held(handle, held, send)  # an outer answer to another error
+            raise
+        await self._send_held(handle, held, send)
 
     async def _before_headers(self, handle: SessionHandle, message: Message) -> SessionError | None:
         # Save before the headers go out: a client never sees success for a failed write.
-        if message["status"] >= 500 and handle.session.raised is not None:
-            # An error handler outside the app (Starlette's, when this middleware wraps
-            # the whole app) turned our error into a plain 500: answer it properly.
-            return handle.session.raised
         headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
         if handle.session.accessed:
             headers.append((b"vary", b"Cookie"))
@@ -164,6 +181,12 @@ class DynamoDBSessionMiddleware:
                 headers.append((b"set-cookie", set_cookie.encode("latin-1")))
         message["headers"] = headers
         return None
+
+    async def _send_held(self, handle: SessionHandle, held: list[Message], send: Send) -> None:
+        for message in held:
+            if message["type"] == "http.response.start":
+                await self._before_headers(handle, message)  # a 5xx: headers only, no save
+            await send(message)
 
     async def _send_error(self, send: Send, handle: SessionHandle, exc: SessionError) -> None:
         status, text = _error_status(exc)
@@ -196,6 +219,14 @@ class DynamoDBSessionMiddleware:
             )
 
 
+def _idle_timeout(max_age: int | None) -> int:
+    if max_age is None:
+        return DEFAULT_MAX_AGE  # a browser-session cookie still expires server-side
+    # As Starlette, max_age <= 0 gives a cookie the browser drops at once and whose
+    # signature expires within the second: the stored copy lasts a second too.
+    return max(max_age, 1)
+
+
 def _validate(
     absolute_lifetime: int | None, refresh_interval: int | None, on_conflict: str, retry_after: int
 ) -> None:
@@ -222,6 +253,25 @@ def _validate_timing(rotation_grace: int, store_timeout: float) -> None:
         )
 
 
+def _path_prefixes(skip_paths: Collection[str]) -> tuple[str, ...]:
+    # A bare string would be iterated char by char: "/static" would skip every path.
+    prefixes = None if isinstance(skip_paths, (str, bytes)) else tuple(skip_paths)
+    if prefixes is None or not all(isinstance(p, str) and p.startswith("/") for p in prefixes):
+        raise SessionConfigError(
+            f"skip_paths must be a list of path prefixes that start with '/', not "
+            f"{skip_paths!r}; for one prefix write skip_paths=['/static']"
+        )
+    return prefixes
+
+
+def _follows_our_error(handle: SessionHandle, message: Message) -> bool:
+    return (
+        message["type"] == "http.response.start"
+        and message["status"] >= 500
+        and handle.session.raised is not None
+    )
+
+
 def _cookie_value(scope: Scope, name: str) -> str | None:
     # Lenient like browsers and Starlette: one bad pair must not hide the others.
     headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -242,4 +292,6 @@ def _error_status(exc: SessionError) -> tuple[int, str]:
         return 409, "This session was changed by another request. Please reload and retry.\n"
     if isinstance(exc, SessionTooLargeError):
         return 413, "The session would be too large to store.\n"
+    if isinstance(exc, SessionTooManyChangesError):
+        return 413, "This request changed too many session values at once.\n"
     return 500, "Internal Server Error\n"

@@ -53,7 +53,8 @@ class DynamoDBSessionDict(_Dict):
     #: True when this request runs on the fallback store because the primary failed.
     degraded: bool = False
     #: The last library error this session raised into the app, if any: the
-    #: middleware answers for it even when an outer error handler caught it first.
+    #: middleware holds back a 5xx that follows it until the app returns, to tell
+    #: an error handler's answer (replaced by its own) from the app's (kept).
     raised: SessionError | None = None
 
     def __init__(
@@ -109,6 +110,7 @@ class DynamoDBSessionDict(_Dict):
             )
         self.mark_accessed()
         if user_id != self.user_id:
+            self._check_total(sum(self._sizes.values()), user_id, None)
             self.mark_modified()
             self.user_id = user_id
             self.user_changed = True
@@ -162,22 +164,28 @@ class DynamoDBSessionDict(_Dict):
             json_codec.check_key(key)
             size = json_codec.entry_size(key, json_codec.encode(key, value))
             total = sum(self._sizes.values()) - self._sizes.get(key, 0) + size
-            if total > json_codec.DATA_LIMIT:
-                raise SessionTooLargeError(total, json_codec.DATA_LIMIT, key)
         except SessionError as exc:
             self.raised = exc
             raise
+        self._check_total(total, self.user_id, key)
         self._sizes[key] = size
+
+    def _check_total(self, data_size: int, user_id: str | None, largest_key: str | None) -> None:
+        # The data shares DynamoDB's item limit with the bookkeeping and the user id.
+        limit = json_codec.DATA_LIMIT - json_codec.user_id_size(user_id)
+        if data_size > limit:
+            self.raised = SessionTooLargeError(data_size, limit, largest_key)
+            raise self.raised
 
     def encoded(self) -> dict[str, str]:
         """Every value as JSON text; raises `SessionDataError` if the session can't be stored."""
-        encoded = {json_codec.check_key(k): json_codec.encode(k, v) for k, v in self.items()}
+        encoded = {
+            json_codec.check_key(k): json_codec.encode(k, v, loaded=self._loaded.get(k))
+            for k, v in self.items()
+        }
         sizes = {k: json_codec.entry_size(k, v) for k, v in encoded.items()}
-        total = sum(sizes.values())
-        if total > json_codec.DATA_LIMIT:
-            raise SessionTooLargeError(
-                total, json_codec.DATA_LIMIT, max(sizes, key=sizes.__getitem__)
-            )
+        largest = max(sizes, key=sizes.__getitem__) if sizes else None
+        self._check_total(sum(sizes.values()), self.user_id, largest)
         return encoded
 
     def changes(self) -> Changes:

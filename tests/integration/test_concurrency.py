@@ -61,7 +61,7 @@ def build_app(store: DynamoDBStore, gate: Gate, **options: Any) -> Starlette:
             Route("/read", read),
         ]
     )
-    return DynamoDBSessionMiddleware(app, store=store, secret_key="s", **options)  # type: ignore[return-value]
+    return DynamoDBSessionMiddleware(app, store=store, secret_key="test-secret", **options)  # type: ignore[return-value]
 
 
 @pytest.fixture

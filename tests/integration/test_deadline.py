@@ -140,6 +140,10 @@ async def test_store_timeout_is_checked_at_construction() -> None:
     inner = Starlette()
     for bad in (0, -1.0):
         with pytest.raises(ValueError, match="store_timeout"):
-            DynamoDBSessionMiddleware(inner, store=MemoryStore(), secret_key="s", store_timeout=bad)
+            DynamoDBSessionMiddleware(
+                inner, store=MemoryStore(), secret_key="test-secret", store_timeout=bad
+            )
     with pytest.raises(ValueError, match="rotation_grace"):
-        DynamoDBSessionMiddleware(inner, store=MemoryStore(), secret_key="s", rotation_grace=-1)
+        DynamoDBSessionMiddleware(
+            inner, store=MemoryStore(), secret_key="test-secret", rotation_grace=-1
+        )

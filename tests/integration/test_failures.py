@@ -6,19 +6,29 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import anyio
 import anyio.to_thread
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp
 
 from devservers.dynamodb import LocalServer, free_port
 from devservers.faulty import BlackHoleServer, LossyProxy, ThrottlingServer
-from dynamodb_sessions import DynamoDBStore, MemoryStore
+from dynamodb_sessions import (
+    DynamoDBSessionMiddleware,
+    DynamoDBStore,
+    MemoryStore,
+    SessionStoreError,
+)
+from dynamodb_sessions._serialization import DATA_LIMIT
 from tests.conftest import make_client, sessions_table
-from tests.sessions_app import make_app, wrap_app
+from tests.sessions_app import make_app, routes, wrap_app
 
 
 def down_store() -> DynamoDBStore:
@@ -189,3 +199,54 @@ def test_failure_log_names_the_presented_session_by_its_hash(
     key = hashlib.sha256(signed_cookie.split(".")[0].encode()).hexdigest()
     assert f"session {key[:12]}" in caplog.text
     assert "session new" not in caplog.text
+
+
+def test_item_dynamodb_refuses_as_too_large_is_answered_413(moto_server: LocalServer) -> None:
+    # moto refuses items over 405,000 bytes, under DynamoDB's 409,600 (our budget):
+    # a real server saying "Item size has exceeded the maximum allowed size".
+    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    with TestClient(make_app(store), base_url="https://t") as client:
+        response = client.post(f"/big?size={DATA_LIMIT - 100}")
+        assert response.status_code == 413
+        assert response.text == "The session would be too large to store.\n"
+        assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("build", [make_app, wrap_app], ids=["add_middleware", "wrapping"])
+@pytest.mark.parametrize("status", [503, 500])
+def test_an_app_that_answers_a_store_failure_itself_keeps_its_answer(
+    signed_cookie: str, build: Callable[..., ASGIApp], status: int
+) -> None:
+    with TestClient(build(down_store()), base_url="https://t") as client:
+        client.cookies.set("session", signed_cookie)
+        response = client.get(f"/guarded?status={status}")
+    assert response.status_code == status
+    assert response.text == "our own page"
+    assert response.headers["x-app"] == "own"
+    assert "retry-after" not in response.headers
+    assert "set-cookie" not in response.headers
+
+
+def test_an_exception_handler_of_the_app_keeps_its_answer(signed_cookie: str) -> None:
+    async def maintenance(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("maintenance", status_code=503, headers={"retry-after": "60"})
+
+    inner = Starlette(routes=routes, exception_handlers={SessionStoreError: maintenance})
+    app = DynamoDBSessionMiddleware(inner, store=down_store(), secret_key="test-secret")
+    with TestClient(app, base_url="https://t") as client:
+        client.cookies.set("session", signed_cookie)
+        response = client.get("/read")
+    assert (response.status_code, response.text) == (503, "maintenance")
+    assert response.headers["retry-after"] == "60"
+
+
+def test_an_outer_500_for_our_error_is_still_answered_properly(
+    signed_cookie: str,
+) -> None:
+    # Starlette's ServerErrorMiddleware (inside ours here) answers 500 and re-raises:
+    # that error propagates out of the app, so the 503 is ours.
+    with TestClient(wrap_app(down_store()), base_url="https://t") as client:
+        client.cookies.set("session", signed_cookie)
+        response = client.get("/read")
+    assert response.status_code == 503
+    assert response.text == "The session store is unavailable. Please retry shortly.\n"

@@ -15,8 +15,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
-from tests.conftest import Clock, RequestCounter
+from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH, entry_size, user_id_size
+from dynamodb_sessions._session import MAX_USER_ID_BYTES
+from dynamodb_sessions.stores.dynamodb import MAX_KEYS_PER_UPDATE
+from tests.conftest import Clock, RequestCounter, make_client, sessions_table
 from tests.sessions_app import make_app, request_var
 
 COOKIE_RE = re.compile(r"session=([^;]+); path=/; Max-Age=1209600; httponly; samesite=lax; secure$")
@@ -148,24 +152,26 @@ def test_forged_and_truncated_cookies_cost_nothing(
 def test_cookie_signed_with_another_key_is_rejected(
     dynamodb_store: DynamoDBStore, counter: RequestCounter
 ) -> None:
-    with TestClient(make_app(dynamodb_store, secret_key="one"), base_url="https://t") as first:
+    with TestClient(make_app(dynamodb_store, secret_key="key-one"), base_url="https://t") as first:
         cookie = session_cookie(first.post("/set", json={"user": "ann"}))
     counter.take()
-    with TestClient(make_app(dynamodb_store, secret_key="two"), base_url="https://t") as second:
+    with TestClient(make_app(dynamodb_store, secret_key="key-two"), base_url="https://t") as second:
         second.cookies.set("session", cookie)
         assert second.get("/read").json() == {}
     assert counter.total == 0
 
 
 def test_key_rotation_first_key_signs_all_keys_verify(dynamodb_store: DynamoDBStore) -> None:
-    with TestClient(make_app(dynamodb_store, secret_key="old"), base_url="https://t") as before:
+    with TestClient(make_app(dynamodb_store, secret_key="old-key"), base_url="https://t") as before:
         old_cookie = session_cookie(before.post("/set", json={"user": "ann"}))
-    rotated = make_app(dynamodb_store, secret_key=["new", "old"])
+    rotated = make_app(dynamodb_store, secret_key=["new-key", "old-key"])
     with TestClient(rotated, base_url="https://t") as after:
         after.cookies.set("session", old_cookie)
         assert after.get("/read").json() == {"user": "ann"}
         new_cookie = session_cookie(after.post("/set", json={"more": 1}))
-    with TestClient(make_app(dynamodb_store, secret_key="new"), base_url="https://t") as only_new:
+    with TestClient(
+        make_app(dynamodb_store, secret_key="new-key"), base_url="https://t"
+    ) as only_new:
         only_new.cookies.set("session", new_cookie)
         assert only_new.get("/read").json() == {"user": "ann", "more": 1}
 
@@ -382,3 +388,102 @@ def test_cookie_options_follow_starlette(client: TestClient) -> None:
         r"sid=[^;]+; path=/app; httponly; samesite=strict; domain=example.com; partitioned",
         response.headers["set-cookie"],
     )
+
+
+def nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"k": "\\ud800"}',  # a lone surrogate: valid JSON, but no UTF-8 text
+        b'{"k": {"\\udfff": 1}}',
+        b'{"k": NaN}',  # Python's json reads it; the session must not store it
+        b'{"k": [1, -Infinity]}',
+        f'{{"k": {nested_json(MAX_DEPTH + 1)}}}'.encode(),
+    ],
+    ids=["surrogate", "surrogate-key", "nan", "infinity", "too-deep"],
+)
+def test_client_value_the_session_cannot_store_is_refused_at_set_time(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter, body: bytes
+) -> None:
+    cookie = session_cookie(client.post("/set", json={"a": 1}))
+    counter.take()
+    response = client.post("/set", content=body, headers={"content-type": "application/json"})
+    # The app passed client input straight into the session: a clean 500, the error
+    # named in the log, never a raw traceback, and the stored session as it was.
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error\n"
+    assert counter.take() == {"GetItem": 1}
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"]["M"] == {"a": {"S": "1"}}
+
+
+def test_nesting_at_the_documented_limit_is_stored_and_read_back(client: TestClient) -> None:
+    body = f'{{"k": {nested_json(MAX_DEPTH)}}}'.encode()
+    response = client.post("/set", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert client.get("/read").content == body.replace(b" ", b"")
+
+
+def test_more_keys_changed_than_one_atomic_write_holds_is_413_and_writes_nothing(
+    client: TestClient, dynamodb_store: DynamoDBStore, counter: RequestCounter
+) -> None:
+    many = {f"k{i}": i for i in range(MAX_KEYS_PER_UPDATE + 50)}
+    cookie = session_cookie(client.post("/set", json=many))  # a new session: one PutItem
+    assert client.post("/set", json={k: -1 for k in list(many)[:MAX_KEYS_PER_UPDATE]}).is_success
+    counter.take()
+    response = client.post("/set", json={k: 0 for k in many})
+    assert response.status_code == 413
+    assert "Traceback" not in response.text
+    assert counter.take() == {"GetItem": 1}  # refused before any write: nothing half-saved
+    item = item_for(dynamodb_store, cookie)
+    assert item is not None
+    assert item["data"]["M"]["k0"] == {"S": "-1"}
+    assert item["data"]["M"][f"k{len(many) - 1}"] == {"S": str(len(many) - 1)}
+
+
+def test_user_id_and_bookkeeping_count_toward_the_item_limit(
+    client: TestClient, counter: RequestCounter
+) -> None:
+    # Data just inside the data budget alone, plus the longest user id allowed: one
+    # attribute more than DynamoDB's 400 KB item holds. 413, before any write.
+    size = DATA_LIMIT - 1024
+    response = client.post(f"/bind-big?size={size}&user_bytes={MAX_USER_ID_BYTES}")
+    assert response.status_code == 413
+    assert counter.total == 0
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize("options", [{"max_age": -1}, {"max_age": 0}])
+def test_max_age_zero_or_less_gives_a_cookie_expired_at_once_as_starlette(
+    client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock, options: dict[str, Any]
+) -> None:
+    response = client.post("/set", json={"a": 1})
+    assert f"; Max-Age={options['max_age']}; " in response.headers["set-cookie"]
+    cookie = re.match(r"session=([^;]+);", response.headers["set-cookie"])
+    assert cookie is not None
+    item = item_for(dynamodb_store, cookie.group(1))
+    assert item is not None
+    assert int(item["ttl"]["N"]) == int(clock()) + 1  # the stored copy goes at once too
+    clock.advance(1)
+    client.cookies.set("session", cookie.group(1))
+    assert client.get("/read").json() == {}
+
+
+def test_a_session_filling_the_budget_with_the_longest_user_id_is_stored(
+    dynalite_server: LocalServer,
+) -> None:
+    # dynalite sizes items by DynamoDB's rules (409,600 bytes): the budget leaves
+    # room for the bookkeeping, and one byte more is refused by us, not by DynamoDB.
+    store = DynamoDBStore(
+        sessions_table(dynalite_server), client=make_client(dynalite_server.endpoint_url)
+    )
+    budget = DATA_LIMIT - user_id_size("u" * MAX_USER_ID_BYTES) - entry_size("blob", '""')
+    with TestClient(make_app(store), base_url="https://t") as client:
+        path = f"/bind-big?user_bytes={MAX_USER_ID_BYTES}&size="
+        assert client.post(path + str(budget + 1)).status_code == 413
+        assert client.post(path + str(budget)).status_code == 200
+        assert len(client.get("/read").json()["blob"]) == budget

@@ -12,10 +12,10 @@ from botocore.stub import Stubber
 from dynamodb_sessions import (
     DynamoDBStore,
     SessionAccessDeniedError,
-    SessionDataError,
     SessionStoreError,
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
+    SessionTooLargeError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -61,14 +61,25 @@ async def test_table_not_found_message_names_the_command(
         await store.load("k")
 
 
-async def test_item_size_validation_error_is_a_data_error(
-    stubbed: tuple[DynamoDBStore, Stubber],
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        ("put_item", "Item size has exceeded the maximum allowed size"),
+        ("update_item", "Item size to update has exceeded the maximum allowed size"),
+    ],
+)
+async def test_item_size_validation_error_is_too_large_so_413(
+    stubbed: tuple[DynamoDBStore, Stubber], operation: str, message: str
 ) -> None:
     store, stubber = stubbed
     stubber.add_client_error(
-        "put_item",
-        service_error_code="ValidationException",
-        service_message="Item size has exceeded the maximum allowed size",
+        operation, service_error_code="ValidationException", service_message=message
     )
-    with pytest.raises(SessionDataError):
-        await store.create("k", data={"a": "1"}, expires=1)
+    write = (
+        store.create("k", data={"a": "1"}, expires=1)
+        if operation == "put_item"
+        else store.update("k", set={"a": "1"}, remove=(), expected=None, expires=1)
+    )
+    with pytest.raises(SessionTooLargeError, match=message) as caught:
+        await write
+    assert caught.value.size is None

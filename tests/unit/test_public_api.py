@@ -26,6 +26,7 @@ def test_export_list_is_pinned() -> None:
         "SessionStoreUnavailableError",
         "SessionTableNotFoundError",
         "SessionTooLargeError",
+        "SessionTooManyChangesError",
         "StoredSession",
         "__version__",
     ]

@@ -14,6 +14,8 @@ from dynamodb_sessions import (
     SessionStoreUnavailableError,
     SessionTooLargeError,
 )
+from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH
+from dynamodb_sessions._session import MAX_USER_ID_BYTES
 
 
 def loaded(**values: Any) -> DynamoDBSessionDict:
@@ -106,6 +108,7 @@ def test_oversized_value_raises_with_size_and_key_and_leaves_session_as_it_was()
     with pytest.raises(SessionTooLargeError, match=r"over the \d+-byte limit") as caught:
         session["blob"] = "x" * 410_000
     assert caught.value.largest_key == "blob"
+    assert caught.value.size is not None
     assert caught.value.size > caught.value.limit
     assert session == {"a": 1}
 
@@ -144,3 +147,100 @@ def test_regenerate_id_and_clear_are_recorded() -> None:
     assert session.regenerate_requested
     session.clear()
     assert session.cleared
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        json.loads('"\\ud800"'),  # a lone surrogate, as a JSON body can carry it
+        ["ok", {"nested": "\udfff"}],
+        {"\ud83d": "a key of half an emoji"},
+    ],
+)
+def test_text_utf8_cannot_encode_is_refused_where_it_is_set(value: Any) -> None:
+    session = loaded(a=1)
+    with pytest.raises(SessionSerializationError, match=r"session\['k'\]"):
+        session["k"] = value
+    assert session == {"a": 1}
+    assert not session.changes()
+
+
+def test_key_utf8_cannot_encode_is_refused() -> None:
+    session = DynamoDBSessionDict()
+    with pytest.raises(SessionDataError, match="UTF-8"):
+        session["\ud800"] = 1
+
+
+def nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+def test_nesting_up_to_the_documented_limit_round_trips() -> None:
+    session = loaded()
+    session["deep"] = nested(MAX_DEPTH)
+    assert json.loads(session.changes().set["deep"]) == nested(MAX_DEPTH)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 990, 5000])
+def test_nesting_past_the_limit_is_refused_at_set_time_whatever_the_stack(depth: int) -> None:
+    # json.dumps fails only near Python's recursion limit, which depends on how deep
+    # the caller's stack is: a value accepted here could fail at save, or at the next
+    # load. A fixed limit far below it makes set time, save time and load time agree.
+    session = loaded(a=1)
+    with pytest.raises(SessionSerializationError, match=f"deeper than {MAX_DEPTH}"):
+        session["deep"] = nested(depth)
+    assert session == {"a": 1}
+
+
+def test_nesting_grown_past_the_limit_after_set_is_refused_at_save() -> None:
+    session = loaded(tree=[])
+    session["tree"].append(nested(MAX_DEPTH))
+    with pytest.raises(SessionSerializationError, match=r"session\['tree'\]"):
+        session.changes()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), [1.0, float("nan")]])
+def test_nan_and_infinity_are_refused_not_stored_as_non_standard_json(value: Any) -> None:
+    session = DynamoDBSessionDict()
+    with pytest.raises(SessionSerializationError, match=r"session\['x'\]"):
+        session["x"] = value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},  # JSON would keep only one of them
+        {"outer": {None: 1}},  # JSON would turn the key into "null"
+        [{True: 1}],
+        {1.5: "x"},
+    ],
+)
+def test_dict_keys_that_are_not_strings_are_refused_anywhere_in_a_value(value: Any) -> None:
+    session = DynamoDBSessionDict()
+    with pytest.raises(SessionSerializationError, match="str keys"):
+        session["x"] = value
+    assert "x" not in session
+
+
+def test_what_is_accepted_reads_back_equal() -> None:
+    value = {"a": [1, 2.5, None, True, "é\u2028"], "b": {"c": {}}, "": -0.0}
+    session = loaded()
+    session["x"] = value
+    text = session.changes().set["x"]
+    assert DynamoDBSessionDict({"x": text})["x"] == value
+
+
+def test_a_bound_user_id_counts_in_the_size_budget() -> None:
+    session = loaded()
+    session["blob"] = "x" * (DATA_LIMIT - 600)
+    with pytest.raises(SessionTooLargeError):
+        session.bind_user("u" * MAX_USER_ID_BYTES)
+    assert session.user_id is None
+    session = loaded()
+    session.bind_user("u" * MAX_USER_ID_BYTES)
+    with pytest.raises(SessionTooLargeError):
+        session["blob"] = "x" * (DATA_LIMIT - 600)
+    assert "blob" not in session

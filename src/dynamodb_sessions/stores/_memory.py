@@ -8,29 +8,48 @@ from __future__ import annotations
 
 import time
 
-from .._exceptions import SessionConfigError, SessionConflictError, SessionStoreError
+from .._exceptions import (
+    SessionConfigError,
+    SessionConflictError,
+    SessionStoreError,
+    SessionTooLargeError,
+)
 from ._stored import StoredSession
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
 
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
 
 class MemoryStore:
-    """An in-process store, bounded to `max_entries` sessions (least recently used go first).
+    """An in-process store, bounded to `max_entries` sessions and to `max_bytes` of
+    session data (the UTF-8 bytes of every session's keys and JSON values): past
+    either bound, the least recently used sessions go first. A single session over
+    `max_bytes` is refused with `SessionTooLargeError`.
 
     `clock` returns epoch seconds; pass your own to move time in tests.
     """
 
     def __init__(
-        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.time
+        self,
+        *,
+        max_entries: int = 10_000,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if max_entries < 1:
             raise SessionConfigError(f"max_entries must be at least 1, not {max_entries}")
+        if max_bytes < 1:
+            raise SessionConfigError(f"max_bytes must be at least 1, not {max_bytes}")
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.clock = clock
         # A dict keeps insertion order: re-inserting on use makes the first key the LRU one.
         self._sessions: dict[str, StoredSession] = {}
+        self._sizes: dict[str, int] = {}
+        self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -49,8 +68,7 @@ class MemoryStore:
         """Store a new session under `key`, bound to `user_id` if given."""
         if self._live(key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        self._sessions[key] = StoredSession(dict(data), expires, int(self.clock()), 1, user_id)
-        self._evict()
+        self._put(key, StoredSession(dict(data), expires, int(self.clock()), 1, user_id))
 
     async def update(
         self,
@@ -71,12 +89,15 @@ class MemoryStore:
         data = {k: v for k, v in current.data.items() if k not in remove}
         data.update(set)
         changed = bool(set or remove or user_id)
-        self._sessions[key] = StoredSession(
-            data,
-            expires,
-            current.created,
-            current.version + changed,
-            user_id or current.user_id,
+        self._put(
+            key,
+            StoredSession(
+                data,
+                expires,
+                current.created,
+                current.version + changed,
+                user_id or current.user_id,
+            ),
         )
 
     async def rotate(
@@ -97,16 +118,15 @@ class MemoryStore:
             raise SessionConflictError(())
         if self._live(new_key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        self._sessions[new_key] = StoredSession(dict(data), expires, created, 1, user_id)
-        self._sessions[key] = StoredSession({}, tombstone_expires, created, version, rotated=True)
-        self._evict()
+        self._put(key, StoredSession({}, tombstone_expires, created, version, rotated=True))
+        self._put(new_key, StoredSession(dict(data), expires, created, 1, user_id))
 
     async def delete(self, key: str) -> None:
         """Remove the session under `key`, if any; a tombstone stays."""
         current = self._live(key)
         if current is not None and current.rotated:
             raise SessionConflictError((), rotated=True)
-        self._sessions.pop(key, None)
+        self._drop(key)
 
     async def list_user_sessions(self, user_id: str) -> list[str]:
         """The keys of the live sessions bound to `user_id`."""
@@ -119,7 +139,7 @@ class MemoryStore:
         """End every session bound to `user_id`; return how many live ones ended."""
         keys = await self.list_user_sessions(user_id)
         for key in keys:
-            del self._sessions[key]
+            self._drop(key)
         return len(keys)
 
     def _writable(self, key: str) -> StoredSession:
@@ -133,11 +153,24 @@ class MemoryStore:
         if stored is None:
             return None
         if stored.expires <= self.clock():
-            del self._sessions[key]
+            self._drop(key)
             return None
         self._sessions[key] = self._sessions.pop(key)
         return stored
 
-    def _evict(self) -> None:
-        while len(self._sessions) > self.max_entries:
-            del self._sessions[next(iter(self._sessions))]
+    def _put(self, key: str, stored: StoredSession) -> None:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in stored.data.items())
+        if size > self.max_bytes:
+            # Checked before anything changes: the store stays as it was.
+            over = f"the session takes {size} bytes, over MemoryStore(max_bytes={self.max_bytes})"
+            raise SessionTooLargeError(size, self.max_bytes, None, detail=over)
+        self._drop(key)
+        self._sessions[key], self._sizes[key] = stored, size
+        self._bytes += size
+        # The new session is the most recently used, and fits: it is never evicted here.
+        while len(self._sessions) > self.max_entries or self._bytes > self.max_bytes:
+            self._drop(next(iter(self._sessions)))
+
+    def _drop(self, key: str) -> None:
+        if self._sessions.pop(key, None) is not None:
+            self._bytes -= self._sizes.pop(key)

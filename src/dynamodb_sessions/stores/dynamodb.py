@@ -25,12 +25,14 @@ from .._exceptions import (
     SessionAccessDeniedError,
     SessionConfigError,
     SessionConflictError,
-    SessionDataError,
     SessionError,
     SessionStoreError,
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
+    SessionTooLargeError,
+    SessionTooManyChangesError,
 )
+from .._serialization import ITEM_LIMIT
 from ._stored import StoredSession
 
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
@@ -230,10 +232,9 @@ class DynamoDBStore:
     ) -> None:
         """Write only the changed map entries, conditioned on what they held when loaded."""
         if len(set) + len(remove) > MAX_KEYS_PER_UPDATE:
-            raise SessionDataError(
-                f"one request changed {len(set) + len(remove)} session keys; at most "
-                f"{MAX_KEYS_PER_UPDATE} can be saved at once. Group related values under one key."
-            )
+            # Not split into several calls: a later call could fail its conditions after
+            # an earlier one landed, leaving half of this request's changes stored.
+            raise SessionTooManyChangesError(len(set) + len(remove), MAX_KEYS_PER_UPDATE)
         token = _write_token()
         request = _UpdateBuilder(int(self.clock()), expires, token).build(
             set, remove, expected, user_id
@@ -585,7 +586,12 @@ class _BotocoreErrors:
         if code == "ValidationException" and "specified index" in message:
             return _missing_index(self.table_name)
         if code == "ValidationException" and "size" in message.lower():
-            return SessionDataError(f"DynamoDB refused the session: {message}")
+            return SessionTooLargeError(
+                None,
+                ITEM_LIMIT,
+                None,
+                detail=f"DynamoDB refused the session as too large ({message})",
+            )
         return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
 
 
