@@ -1,8 +1,10 @@
 """Misbehaving DynamoDB endpoints on 127.0.0.1, for failure tests.
 
 - `ThrottlingServer`: answers every request with DynamoDB's ThrottlingException.
+- `NotJSONServer`: answers every request 200 with an HTML page (a captive portal).
 - `BlackHoleServer`: accepts requests and answers none until released.
-- `LossyProxy`: performs a call upstream, then loses its answer (once per operation).
+- `LossyProxy`: performs a call upstream, then loses its answer (once per operation,
+  or always), optionally running a callback in between (another writer).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
+from collections.abc import Callable, Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -55,6 +59,7 @@ class _ThrottlingHandler(BaseHTTPRequestHandler):
         server: ThrottlingServer = self.server  # type: ignore[assignment]
         with server.lock:
             server.requests += 1
+            server.times.append(time.monotonic())
         self.send_response(400)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(_THROTTLED)))
@@ -70,6 +75,41 @@ class ThrottlingServer(_BackgroundServer):
 
     def __init__(self) -> None:
         super().__init__(_ThrottlingHandler)
+        self.requests = 0
+        self.times: list[float] = []  # time.monotonic() of each request
+
+
+_FAILED = (
+    b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError",'
+    b'"message":"Internal server error (injected by devservers.faulty)."}'
+)
+_PORTAL = b"<html><body>Please sign in to the hotel network.</body></html>"
+
+
+class _NotJSONHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        server: NotJSONServer = self.server  # type: ignore[assignment]
+        with server.lock:
+            server.requests += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(_PORTAL)))
+        self.end_headers()
+        self.wfile.write(_PORTAL)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class NotJSONServer(_BackgroundServer):
+    """Answers every request 200 with an HTML page, as a captive portal or a
+    misconfigured proxy would; counts what it received."""
+
+    def __init__(self) -> None:
+        super().__init__(_NotJSONHandler)
         self.requests = 0
 
 
@@ -134,6 +174,12 @@ class _LossyHandler(BaseHTTPRequestHandler):
 
         server: LossyProxy = self.server  # type: ignore[assignment]
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        if operation in server.fail_always:
+            with server.lock:
+                server.refused.append(operation)
+            self._answer(500, [("Content-Type", "application/x-amz-json-1.0")], _FAILED)
+            return
         upstream = http.client.HTTPConnection(
             server.upstream_host, server.upstream_port, timeout=10
         )
@@ -143,20 +189,30 @@ class _LossyHandler(BaseHTTPRequestHandler):
             data = response.read()
         finally:
             upstream.close()
-        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
         with server.lock:
             server.forwarded.append(operation)
-            lose = operation in server.lose_once
+            lose = operation in server.lose_once or operation in server.lose_always
             server.lose_once.discard(operation)
         if lose:
             # The write happened upstream; the client never hears of it.
+            if server.on_lost is not None:
+                server.on_lost(operation)
             self.close_connection = True
             self.connection.close()
             return
-        self.send_response(response.status)
-        for name, value in response.getheaders():
-            if name.lower() not in ("connection", "transfer-encoding"):
+        headers = [
+            (name, value)
+            for name, value in response.getheaders()
+            if name.lower() not in ("connection", "transfer-encoding")
+        ]
+        self._answer(response.status, headers, data)
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() != "content-length":
                 self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
@@ -166,11 +222,26 @@ class _LossyHandler(BaseHTTPRequestHandler):
 
 class LossyProxy(_BackgroundServer):
     """Forwards DynamoDB calls to `upstream`, but drops the answer to the first call of
-    each operation in `lose_once` *after* the upstream server performed it."""
+    each operation in `lose_once`, and to every call of those in `lose_always`, *after*
+    the upstream server performed it. `on_lost(operation)` runs after the call was
+    performed and before its answer is dropped: a test can write in between. Calls
+    of the operations in `fail_always` are answered 500 and never forwarded."""
 
-    def __init__(self, upstream: str, *, lose_once: set[str]) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        lose_once: Collection[str] = (),
+        lose_always: Collection[str] = (),
+        fail_always: Collection[str] = (),
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(_LossyHandler)
         host, _, port = upstream.removeprefix("http://").partition(":")
         self.upstream_host, self.upstream_port = host, int(port)
         self.lose_once = set(lose_once)
+        self.lose_always = set(lose_always)
+        self.fail_always = set(fail_always)
+        self.on_lost = on_lost
         self.forwarded: list[str] = []
+        self.refused: list[str] = []  # calls answered 500 by `fail_always`

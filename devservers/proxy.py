@@ -21,10 +21,13 @@ Control API, on the same port, under ``/__proxy__/``:
 * ``GET /__proxy__/stats``  -> ``{"calls": {op: n}, "faults": {kind: n}, "total": n, ...}``
 * ``POST /__proxy__/reset`` -> zero the counters
 * ``POST /__proxy__/config`` with JSON ``{"latency_ms": 5, "faults": {"throttle": 0.05},
-  "seed": 1}`` -> change the behaviour (fields left out keep their value)
+  "seed": 1, "strip_prefix": "/base"}`` -> change the behaviour (fields left out keep
+  their value); ``strip_prefix`` removes that prefix from request paths before
+  forwarding (the paths as received are counted in ``paths``)
 
 Run it as ``python -m devservers.proxy --upstream http://127.0.0.1:PORT --port PORT``; it
-prints ``READY <port>`` once listening. :class:`ProxyServer` is the in-process API.
+prints ``READY <port>`` once listening. :class:`ProxyServer` is the in-process API, and
+:class:`BackgroundProxy` runs one in a thread, with an outage switch (`stop_listening`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from devservers._threaded import LoopThread
 
 FAULT_KINDS = ("throttle", "500", "drop", "lost_answer")
 THROTTLE_BODY = json.dumps(
@@ -75,13 +80,16 @@ class ProxyState:
     latency_ms: float = 0.0
     faults: dict[str, float] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(1))
+    strip_prefix: str = ""
     calls: Counter[str] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
     faults_injected: Counter[str] = field(default_factory=Counter)
     upstream_errors: int = 0
     since: float = field(default_factory=time.monotonic)
 
     def reset(self) -> None:
         self.calls.clear()
+        self.paths.clear()
         self.faults_injected.clear()
         self.upstream_errors = 0
         self.since = time.monotonic()
@@ -99,10 +107,13 @@ class ProxyState:
             self.faults = faults
         if "seed" in config:
             self.rng = random.Random(int(config["seed"]))
+        if "strip_prefix" in config:
+            self.strip_prefix = str(config["strip_prefix"]).rstrip("/")
 
     def stats(self) -> dict[str, Any]:
         return {
             "calls": dict(self.calls),
+            "paths": dict(self.paths),
             "total": sum(self.calls.values()),
             "faults": dict(self.faults_injected),
             "upstream_errors": self.upstream_errors,
@@ -206,6 +217,7 @@ class ProxyServer:
         self.port = port
         self.state = ProxyState()
         self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -223,9 +235,13 @@ class ProxyServer:
             await self._server.serve_forever()
 
     async def close(self) -> None:
+        """Stop listening and drop every client connection (the port stays known)."""
         if self._server is not None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.close()
             await self._server.wait_closed()
+            self._server = None
 
     async def _control(self, path: str, body: bytes) -> bytes:
         if path.startswith("/__proxy__/reset"):
@@ -241,6 +257,7 @@ class ProxyServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._writers.add(writer)
         try:
             while True:
                 try:
@@ -256,6 +273,8 @@ class ProxyServer:
                 target = request.headers.get("x-amz-target", "")
                 op = target.rpartition(".")[2] or "unknown"
                 self.state.calls[op] += 1
+                self.state.paths[path] += 1
+                request = _strip_prefix(request, path, self.state.strip_prefix)
                 fault = self.state.pick_fault()
                 if self.state.latency_ms > 0:
                     await asyncio.sleep(self.state.latency_ms / 1000)
@@ -304,10 +323,67 @@ class ProxyServer:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
         finally:
+            self._writers.discard(writer)
             if upstream is not None:
                 upstream[1].close()
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+def _strip_prefix(request: _Message, path: str, prefix: str) -> _Message:
+    if not prefix or not path.startswith(prefix):
+        return request
+    start, sep, rest = request.head.partition(b"\r\n")
+    method, _, version = start.decode("latin-1").split(" ", 2)
+    new_path = path[len(prefix) :] or "/"
+    head = f"{method} {new_path} {version}".encode("latin-1") + sep + rest
+    return _Message(head, request.headers, request.body)
+
+
+class BackgroundProxy:
+    """A `ProxyServer` on its own event loop in a daemon thread, for synchronous tests."""
+
+    def __init__(self, upstream: str) -> None:
+        self.server = ProxyServer(upstream)
+        self._loop = LoopThread()
+        self._loop.run(self.server.start())
+        self._serving = True
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def configure(self, **config: Any) -> None:
+        """Change latency, faults, seed or strip_prefix (see the module docstring)."""
+        self._loop.loop.call_soon_threadsafe(self.server.state.configure, config)
+
+    def stats(self) -> dict[str, Any]:
+        """The counters, as `GET /__proxy__/stats` returns them."""
+        return self._loop.run(_value(self.server.state.stats))
+
+    def reset(self) -> None:
+        """Zero the counters."""
+        self._loop.run(_value(self.server.state.reset))
+
+    def stop_listening(self) -> None:
+        """An outage: close the port and every connection; new connections are refused."""
+        self._loop.run(self.server.close())
+        self._serving = False
+
+    def resume(self) -> None:
+        """End the outage: listen again on the same port."""
+        self._loop.run(self.server.start())
+        self._serving = True
+
+    def close(self) -> None:
+        """Stop the proxy and its thread."""
+        if self._serving:
+            self.stop_listening()
+        self._loop.stop()
+
+
+async def _value(function: Any) -> Any:
+    return function()
 
 
 async def _main(upstream: str, port: int) -> None:

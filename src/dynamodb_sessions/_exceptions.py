@@ -13,7 +13,9 @@ Hierarchy::
     └── SessionStoreError         the store failed (HTTP 503); never becomes an empty session
         ├── SessionStoreUnavailableError  throttled, timed out or unreachable after retries
         ├── SessionTableNotFoundError     the table doesn't exist
-        └── SessionAccessDeniedError      the credentials may not use the table
+        ├── SessionAccessDeniedError      the credentials may not use the table
+        └── SessionStoreConfigError       the store's setup is incomplete (no region), found at
+                                          its first use (also a SessionConfigError; HTTP 500)
 
 A bad *cookie* is not an error: it yields a fresh empty session.
 """
@@ -143,6 +145,13 @@ class SessionTableNotFoundError(SessionStoreError):
             "(add --region/--endpoint-url as needed), or check AWS_REGION."
         )
         self.table_name = table_name
+
+
+class SessionStoreConfigError(SessionStoreError, SessionConfigError):
+    """The store can't be used as configured (no AWS region), found at its first use.
+
+    Not transient: the middleware answers 500 (never 503) and logs this message.
+    """
 
 
 class SessionAccessDeniedError(SessionStoreError):

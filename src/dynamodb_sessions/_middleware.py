@@ -286,6 +286,8 @@ def _cookie_value(scope: Scope, name: str) -> str | None:
 
 
 def _error_status(exc: SessionError) -> tuple[int, str]:
+    if isinstance(exc, SessionConfigError):
+        return 500, "Internal Server Error\n"  # not transient: no 503, no Retry-After
     if isinstance(exc, SessionStoreError):
         return 503, "The session store is unavailable. Please retry shortly.\n"
     if isinstance(exc, SessionConflictError):

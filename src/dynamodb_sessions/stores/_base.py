@@ -48,7 +48,10 @@ class SessionStore(Protocol):
       if its `version` is no longer the one given (another request wrote).
     - A write is applied at most once: if the backend client retries a write
       whose first answer was lost, the retry counts as that write's success, not
-      as a conflict (DynamoDBStore tags each write with a random token for this).
+      as a conflict, even if other writes landed in between; and a write that ran
+      out of retries but had landed is a success too (DynamoDBStore tags each
+      write with a random token and checks for it). A failed write is never
+      reported as a success.
     - `delete` removes a session; deleting a missing key is fine; a tombstone is
       not deleted: that raises `SessionConflictError` with `rotated=True`.
     - Every failure of the backend raises a `SessionStoreError` subclass.

@@ -8,8 +8,9 @@ Item layout (the table's partition key is `session_id`, a string)::
     created     N  epoch second of creation, for the absolute lifetime
     ver         N  number of writes that changed data or binding: `rotate` is conditioned on it
     rotated     N  set on the tombstone `rotate` leaves: when the id was replaced
-    wid         S  a random token of the last write: a retried write whose first answer
-                   was lost recognises its own work by it, instead of seeing a conflict
+    wid         S  a random token of the last write, and wid1..wid5 those of the five
+                   writes before it: a write whose answer was lost recognises its own
+                   work by its token, even after other writes (see `_landed`)
     user_id     S  the user the session is bound to, if any (key of the `user_id-index` GSI)
 
 boto3 is imported only when the first client is built, so importing this module
@@ -20,19 +21,23 @@ from __future__ import annotations
 
 import contextlib
 import time
+from itertools import pairwise
 
 from .._exceptions import (
     SessionAccessDeniedError,
     SessionConfigError,
     SessionConflictError,
     SessionError,
+    SessionStoreConfigError,
     SessionStoreError,
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
     SessionTooLargeError,
     SessionTooManyChangesError,
 )
+from .._logging import logger
 from .._serialization import ITEM_LIMIT
+from ._deadline import store_deadline
 from ._stored import StoredSession
 
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
@@ -41,7 +46,9 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
+    import boto3
     from anyio import CapacityLimiter
+    from botocore.config import Config
     from botocore.exceptions import ClientError
     from types_boto3_dynamodb.client import DynamoDBClient
 
@@ -54,6 +61,11 @@ USER_INDEX = "user_id-index"
 
 # One UpdateItem expression may be at most 4 KB; 100 keys stay well inside it.
 MAX_KEYS_PER_UPDATE = 100
+
+# The write tokens an item keeps, newest first. Each update shifts them down one
+# place (the right-hand sides read the item as it was); the oldest drops out.
+_TOKENS = ("wid", "wid1", "wid2", "wid3", "wid4", "wid5")  # about 100 bytes in all
+_SHIFT_TOKENS = [f"{new} = if_not_exists({old}, :wid)" for old, new in pairwise(_TOKENS)]
 
 _UNAVAILABLE = {
     "ProvisionedThroughputExceededException",
@@ -81,12 +93,16 @@ class DynamoDBStore:
 
     Without `client`, the store builds one boto3 client on first use (shared by
     all requests) with short timeouts that suit Lambda, and sends its calls
-    through a lean caller on botocore's signer and urllib3 (`lean=True`, about
-    half the CPU of a boto3 call; see `stores/_lean.py`). Pass `client=` to use a
-    boto3 client of your own for every call instead (moto's in-process mocks
-    need that). Without `endpoint_url`, boto3 reads `AWS_ENDPOINT_URL_DYNAMODB`
-    and `AWS_ENDPOINT_URL`. The store never creates the table: run
-    `dynamodb-sessions create-table` once.
+    through a lean caller on botocore's signer and the client's HTTP session
+    (`lean=True`, about two thirds of the CPU of a boto3 call; see
+    `stores/_lean.py`). Pass `client=` to use a boto3 client of your own for
+    every call instead (moto's in-process mocks need that). Without
+    `endpoint_url`, boto3 reads `AWS_ENDPOINT_URL_DYNAMODB` and
+    `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the profile,
+    then `AWS_REGION` (Lambda's). `verify` (False, or a CA bundle path) and
+    `config` (a botocore `Config`, merged over the store's timeouts and retries)
+    go to the client, and the lean caller sends as it would. The store never
+    creates the table: run `dynamodb-sessions create-table` once.
     """
 
     def __init__(
@@ -102,6 +118,8 @@ class DynamoDBStore:
         max_attempts: int = 4,
         max_pool_connections: int = 50,
         lean: bool = True,
+        verify: bool | str | None = None,
+        config: Config | None = None,
     ) -> None:
         if not table_name:
             raise SessionConfigError("table_name must not be empty")
@@ -117,7 +135,10 @@ class DynamoDBStore:
         self.read_timeout = read_timeout
         self.max_attempts = max_attempts
         self.max_pool_connections = max_pool_connections
+        self.verify = verify
+        self.config = config
         self._client = client
+        self._missing_region = False
         self._lean_wanted = lean and client is None
         self._lean: LeanDynamoDB | None = None
         self._client_lock = threading.Lock()
@@ -137,35 +158,62 @@ class DynamoDBStore:
     def _build_client(self) -> DynamoDBClient:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import NoRegionError
+
+        from ._lean import reject_non_json_answers
+
+        if self._missing_region:
+            raise _no_region()  # found at the first use; building again can't help
+        session = boto3.session.Session()
+        config = Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+            max_pool_connections=self.max_pool_connections,
+        )
+        try:
+            client = session.client(
+                "dynamodb",
+                region_name=self._region(session),
+                endpoint_url=self.endpoint_url,
+                verify=self.verify,
+                config=config if self.config is None else config.merge(self.config),
+            )
+        except NoRegionError:
+            self._missing_region = True
+            raise _no_region() from None
+        reject_non_json_answers(client)
+        if self._lean_wanted:
+            self._lean = self._lean_caller(client, session)
+        return client
+
+    def _region(self, session: boto3.session.Session) -> str | None:
+        # botocore reads AWS_DEFAULT_REGION and the profile, but not AWS_REGION,
+        # the one Lambda sets (with AWS_DEFAULT_REGION) and most users know.
+        import os
+
+        return self.region_name or session.region_name or os.environ.get("AWS_REGION") or None
+
+    def _lean_caller(
+        self, client: DynamoDBClient, session: boto3.session.Session
+    ) -> LeanDynamoDB | None:
         from botocore.exceptions import NoCredentialsError
 
-        from ._lean import LeanDynamoDB
+        from ._lean import LeanDynamoDB, LeanUnsupported
 
-        session = boto3.session.Session()
-        client = session.client(
-            "dynamodb",
-            region_name=self.region_name,
-            endpoint_url=self.endpoint_url,
-            config=Config(
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
-                retries={"mode": "standard", "total_max_attempts": self.max_attempts},
-                max_pool_connections=self.max_pool_connections,
-            ),
-        )
-        if self._lean_wanted:
-            credentials = session.get_credentials()
-            if credentials is None:
-                raise NoCredentialsError()
-            self._lean = LeanDynamoDB(
-                client,
-                credentials,
-                connect_timeout=self.connect_timeout,
-                read_timeout=self.read_timeout,
-                max_attempts=self.max_attempts,
-                max_pool_connections=self.max_pool_connections,
-            )
-        return client
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        try:
+            return LeanDynamoDB(client, credentials)
+        except LeanUnsupported as reason:
+            self._step_aside(reason)
+            return None
+
+    def _step_aside(self, reason: Exception) -> None:
+        """Send this store's calls through the boto3 client from now on."""
+        self._lean = None
+        logger().debug("DynamoDBStore(%r): calls go through boto3: %s", self.table_name, reason)
 
     async def ping(self) -> None:
         """Check that the table answers; raise a `SessionStoreError` subclass if not."""
@@ -217,8 +265,11 @@ class DynamoDBStore:
             current = await self._read_after_refusal(key)
             # Ids are 256 random bits: a live item here can only be this very write,
             # landed by an attempt whose answer was lost; its token tells.
-            if current is None or current.get("wid", {}).get("S") != token:
+            if not _holds_token(current, token):
                 raise SessionStoreError("a live session with this key exists already") from None
+        except SessionStoreUnavailableError:
+            if not await self._landed(key, token):
+                raise
 
     async def update(
         self,
@@ -245,6 +296,9 @@ class DynamoDBStore:
             conflict = await self._explain_refusal(key, token, expected)
             if conflict is not None:
                 raise conflict from None
+        except SessionStoreUnavailableError:
+            if not await self._landed(key, token):
+                raise
 
     async def rotate(
         self,
@@ -286,7 +340,11 @@ class DynamoDBStore:
                 "update_item",
                 TableName=self.table_name,
                 Key=_key(key),
-                UpdateExpression="SET rotated = :now, #ttl = :ttl, wid = :wid REMOVE #d, user_id",
+                UpdateExpression=(
+                    "SET rotated = :now, #ttl = :ttl, wid = :wid, "
+                    + ", ".join(_SHIFT_TOKENS)
+                    + " REMOVE #d, user_id"
+                ),
                 ConditionExpression=(
                     "attribute_exists(session_id) AND #ttl > :now AND "
                     f"attribute_not_exists(rotated) AND {unchanged}"
@@ -298,6 +356,9 @@ class DynamoDBStore:
             conflict = await self._explain_refusal(key, token, None)
             if conflict is not None:
                 raise conflict from None
+        except SessionStoreUnavailableError:
+            if not await self._landed(key, token):
+                raise
 
     async def delete(self, key: str) -> None:
         """Delete the item; a missing item is fine; a tombstone left by `rotate` stays."""
@@ -392,14 +453,30 @@ class DynamoDBStore:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
+    async def _landed(self, key: str, token: str) -> bool:
+        """Whether a write that ran out of attempts had landed after all (its answer
+        lost): one consistent read of the write tokens. Only ever reached on failure."""
+        try:
+            response = await self._call(
+                "get_item",
+                TableName=self.table_name,
+                Key=_key(key),
+                ConsistentRead=True,
+                ProjectionExpression=", ".join(_TOKENS),
+            )
+        except SessionStoreError:
+            return False  # unknown: the write stays reported as failed
+        return _holds_token(response.get("Item"), token)
+
     async def _explain_refusal(
         self, key: str, token: str, expected: Mapping[str, str | None] | None
     ) -> SessionConflictError | None:
         """Why an update was refused, or None if it had in fact succeeded."""
         item = await self._read_after_refusal(key)
-        if item is not None and item.get("wid", {}).get("S") == token:
-            # botocore retried an attempt that had landed but whose answer was lost:
-            # the retry fails its own condition, and the token shows it is ours.
+        if _holds_token(item, token):
+            # An attempt landed but its answer was lost; the retry then failed its
+            # condition (on our own write, or on one made since, which shifted our
+            # token down the item's short history).
             return None
         current = _from_item(item) if item is not None else None
         if current is None or current.expires <= self.clock():
@@ -439,8 +516,15 @@ class DynamoDBStore:
     def _invoke(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         client = self.client
         if self._lean is not None:
-            # "get_item" -> "GetItem": the wire name of the operation.
-            return self._lean.call(operation.title().replace("_", ""), kwargs)
+            from ._lean import LeanUnsupported  # loaded with the client
+
+            try:
+                # "get_item" -> "GetItem": the wire name of the operation.
+                return self._lean.call(
+                    operation.title().replace("_", ""), kwargs, deadline=store_deadline.get()
+                )
+            except LeanUnsupported as reason:
+                self._step_aside(reason)
         result: dict[str, Any] = getattr(client, operation)(**kwargs)
         return result
 
@@ -479,7 +563,7 @@ class _UpdateBuilder:
         expected: Mapping[str, str | None] | None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
-        sets = ["#ttl = :ttl", "wid = :wid"]
+        sets = ["#ttl = :ttl", "wid = :wid", *_SHIFT_TOKENS]
         sets += [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
         if user_id is not None:
             sets.append(f"user_id = {self._value(user_id)}")
@@ -508,6 +592,17 @@ class _UpdateBuilder:
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": self.values,
         }
+
+
+def _holds_token(item: Mapping[str, Any] | None, token: str) -> bool:
+    return item is not None and any(item.get(name, {}).get("S") == token for name in _TOKENS)
+
+
+def _no_region() -> SessionStoreConfigError:
+    return SessionStoreConfigError(
+        "DynamoDBStore has no AWS region: pass DynamoDBStore(..., region_name='us-east-1') "
+        "or set AWS_REGION (or AWS_DEFAULT_REGION) to the table's region"
+    )
 
 
 def _key(key: str) -> dict[str, Any]:
@@ -598,4 +693,5 @@ class _BotocoreErrors:
 def _write_token() -> str:
     import secrets
 
-    return secrets.token_urlsafe(12)
+    # 72 random bits: no two writes of one session ever share a token.
+    return secrets.token_urlsafe(9)
