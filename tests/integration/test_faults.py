@@ -9,8 +9,9 @@ write answered otherwise is not (for lost answers: may be, if every check of it
 failed too, and that is counted). Only 200 and 503-with-Retry-After are allowed:
 no 409 (the tabs write different keys), no 500, no traceback.
 
-Each test prints the worst request latency it saw (run with -s to see them);
-timing is not asserted here.
+No request waits past the documented bound, `store_timeout` (the middleware's
+default, 3 s) plus the app's own time: that is asserted with a wide margin for a
+loaded machine. Each test prints the worst request latency it saw (run with -s).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from tests.support import key_of
 
 pytestmark = pytest.mark.anyio
 PHASE_SECONDS = 120  # a bound on each phase, far above what any needs
+STORE_TIMEOUT = 3.0  # the middleware's default, documented as the worst wait
+MARGIN = 2.0  # the app's own time on a loaded 2-core machine
 
 
 @dataclass
@@ -54,7 +57,9 @@ class Crowd:
     async def request(self, client: httpx.AsyncClient, json_body: dict[str, Any]) -> int:
         started = time.monotonic()
         response = await client.post("/set", json=json_body)
-        self.worst = max(self.worst, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        self.worst = max(self.worst, elapsed)
+        assert elapsed < STORE_TIMEOUT + MARGIN, f"a request waited {elapsed:.2f} s"
         self.statuses[response.status_code] += 1
         assert response.status_code in (200, 503), (response.status_code, response.text)
         assert "Traceback" not in response.text
@@ -251,12 +256,10 @@ async def test_black_hole_and_recovery(
     await crowd.create(app, run)
     await crowd.write(app, 1)
     with BlackHoleServer() as hole:
+        # The store's default timeouts (4 attempts of up to 2 s): the request's
+        # deadline, not the retries, bounds each wait.
         stuck = DynamoDBStore(
-            sessions_table(dynalite_server),
-            endpoint_url=hole.endpoint_url,
-            region_name="us-east-1",
-            read_timeout=0.5,
-            max_attempts=2,
+            sessions_table(dynalite_server), endpoint_url=hole.endpoint_url, region_name="us-east-1"
         )
         before = crowd.statuses[503]
         await crowd.write(make_app(stuck), 1)
