@@ -115,11 +115,28 @@ class SessionHandle:
                 return
             stored = await self._bounded(self.store.load(key))
             self.session_id = session_id  # a cookie that verified is kept while degraded
+        if stored is None:
+            stored = await self._left_on_fallback(key)
         if stored is not None:  # an unknown or expired id is never adopted
             self.session_id, self.stored = session_id, stored
             if not stored.rotated:
                 self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
-        self.session.degraded = self._degraded_by is not None
+        self.session.degraded = self.store is not self.policy.store
+
+    async def _left_on_fallback(self, key: str) -> StoredSession | None:
+        """A session started on the fallback while the primary store was down (a
+        sign-in during an outage) lives on there until it ends: serve it, rather
+        than sign that user out once the primary answers again."""
+        fallback = self.policy.fallback_store
+        if fallback is None or self.store is fallback:
+            return None
+        try:
+            stored = await self._bounded(fallback.load(key))
+        except SessionStoreError:
+            return None
+        if stored is not None:
+            self.store = fallback
+        return stored
 
     def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
         fallback = self.policy.fallback_store
@@ -156,16 +173,16 @@ class SessionHandle:
             if session.modified:  # the read-only view of a replaced id
                 raise SessionConflictError((), rotated=True)
             return None
-        if self._degraded_by is not None and (session.cleared or (stored and not session)):
+        if self._degraded_by is not None and (session.cleared or (stored and session.is_empty)):
             # Ending the session here would leave it alive on the primary store.
             raise self._degraded_by
         if stored is None:
             if self.session_id is not None:  # degraded, with a cookie that verified
-                return await self._create_degraded() if session else None
-            if not session:
+                return None if session.is_empty else await self._create_degraded()
+            if session.is_empty:
                 return cookie.expire_header() if self.cookie_presented else None
             return await self._create()
-        if not session:
+        if session.is_empty:
             await self._delete()
             return cookie.expire_header()
         if session.regenerate_requested or session.cleared:
@@ -181,14 +198,19 @@ class SessionHandle:
         assert self.session_id is not None
         return cookie.set_header(self.session_id)
 
-    async def _bounded(self, call: Awaitable[T]) -> T:
-        """Await a store call within what is left of this request's `store_timeout`."""
+    async def _bounded(self, call: Awaitable[T], *, whole: bool = False) -> T:
+        """Await a store call within what is left of this request's `store_timeout`.
+
+        With `whole`, the call is not cut short: it gets the deadline (the lean
+        caller stops retrying there) but runs to its end, for a call made of
+        several writes that must not be abandoned half-way (`rotate`).
+        """
         import anyio
 
         started = time.monotonic()
         token = store_deadline.set(started + self._budget)
         try:
-            with anyio.move_on_after(self._budget):
+            with anyio.CancelScope(shield=True) if whole else anyio.move_on_after(self._budget):
                 return await call
         finally:
             store_deadline.reset(token)
@@ -273,7 +295,9 @@ class SessionHandle:
                         expires=self._expires(stored.created),
                         user_id=user_id,
                         tombstone_expires=self._now() + self.policy.rotation_grace,
-                    )
+                    ),
+                    whole=True,  # cut after the new item but before the old one's end,
+                    # the session would be lost: the new id's cookie never sent
                 )
             except SessionConflictError as exc:
                 if exc.gone:

@@ -109,6 +109,8 @@ class Stats:
 
     def __init__(self) -> None:
         self.scanned = self.live = self.expired = self.bound = 0
+        #: Tombstones of ids replaced at sign-in (`regenerate_id()`), gone within a minute.
+        self.replaced = 0
         self.sizes = [0] * len(SIZE_BUCKETS)
         self.largest = 0
 
@@ -129,6 +131,8 @@ def stats(
             result.scanned += 1
             if "ttl" in item and int(item["ttl"]["N"]) <= cutoff:
                 result.expired += 1
+            elif "rotated" in item:
+                result.replaced += 1
             else:
                 result.live += 1
             result.bound += "user_id" in item

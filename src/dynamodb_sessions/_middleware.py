@@ -211,6 +211,18 @@ class DynamoDBSessionMiddleware:
         # already has one is saved, once the app is done.
         if handle.stored is None:
             return
+        session = handle.session
+        if session.is_available and (
+            session.regenerate_requested or (session.cleared and not session.is_empty)
+        ):
+            # A new id needs a new cookie, which a websocket can't send: moving the
+            # session would strand the browser on a dead id.
+            logger().error(
+                "session %s: regenerate_id() or clear() with new data can't be saved "
+                "from a websocket (no cookie can be set); nothing was saved",
+                log_id(handle.log_key),
+            )
+            return
         try:
             await handle.save()
         except SessionError as exc:

@@ -78,6 +78,12 @@ class DynamoDBSessionDict(_Dict):
         return session
 
     @property
+    def is_empty(self) -> bool:
+        """No data and no user binding: nothing to store (a bound session with no
+        data is a signed-in user, not an empty session)."""
+        return not self and self.user_id is None
+
+    @property
     def is_available(self) -> bool:
         """False when the session could not be loaded (or was skipped)."""
         return self._unavailable is None

@@ -13,8 +13,10 @@ import time
 
 import anyio
 import anyio.to_thread
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -147,3 +149,37 @@ async def test_store_timeout_is_checked_at_construction() -> None:
         DynamoDBSessionMiddleware(
             inner, store=MemoryStore(), secret_key="test-secret", rotation_grace=-1
         )
+
+
+async def test_calls_given_up_on_still_count_against_max_pool_connections(
+    dynalite_server: LocalServer,
+) -> None:
+    # Found in review: a call abandoned at store_timeout gave its limiter place back
+    # while its thread still ran; on the boto3 path nothing cut that thread short,
+    # so a stalled DynamoDB grew one thread per request.
+    cookie = await valid_cookie(dynalite_server)
+    with BlackHoleServer() as hole:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=hole.endpoint_url,
+            region_name="us-east-1",
+            config=Config(read_timeout=30, retries={"total_max_attempts": 1}),
+        )
+        store = DynamoDBStore("sessions", client=client, max_pool_connections=10)
+        app = make_app(store, store_timeout=0.2)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://t", headers={"cookie": f"session={cookie}"}
+        ) as browser:
+            statuses: list[int] = []
+
+            async def read() -> None:
+                statuses.append((await browser.get("/read")).status_code)
+
+            for _ in range(5):  # waves of requests, each given up on after 0.2 s
+                async with anyio.create_task_group() as group:
+                    for _ in range(20):
+                        group.start_soon(read)
+            assert statuses == [503] * 100
+            assert hole.held <= 10  # calls that reached DynamoDB: never more at once
+            hole.release()

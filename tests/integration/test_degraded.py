@@ -86,3 +86,33 @@ async def test_a_new_visitor_during_an_outage_gets_a_session_on_the_fallback(
         assert (await browser.post("/set", json={"a": 1})).status_code == 200
         assert len(fallback) == 1
         assert (await browser.get("/read")).json() == {"a": 1}
+
+
+async def test_a_sign_in_during_an_outage_survives_the_recovery(
+    proxy: ProxyServer, dynalite_server: LocalServer
+) -> None:
+    # Found in review: the session of a sign-in made on the fallback was unknown to
+    # the primary, so the first request after the recovery signed the user out, and
+    # the fallback kept it for whoever held the cookie in the next outage.
+    store = DynamoDBStore(
+        sessions_table(dynalite_server),
+        endpoint_url=proxy.url,
+        region_name="us-east-1",
+        max_attempts=2,
+    )
+    app = make_app(store, fallback_store=MemoryStore())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://t") as browser:
+        await browser.post("/set", json={"cart": 1})
+        outage(proxy, down=True)
+        assert (await browser.post("/login", params={"user": "ann"})).status_code == 200
+        signed_in = browser.cookies["session"]
+        outage(proxy, down=False)
+        after = await browser.get("/read")
+        assert "set-cookie" not in after.headers
+        assert after.json() == {"user": "ann"}
+        # Signing out ends it where it lives: a later outage doesn't bring it back.
+        assert (await browser.post("/logout")).status_code == 200
+        outage(proxy, down=True)
+        browser.cookies.set("session", signed_in)
+        assert (await browser.get("/read")).json() == {}

@@ -93,7 +93,8 @@ def test_throttling_is_retried_then_answered_503(
             region_name="us-east-1",
             max_attempts=3,
         )
-        with TestClient(make_app(store), base_url="https://t") as client:
+        # A deadline long enough for every retry (1 s, then 2 s backoff when throttled).
+        with TestClient(make_app(store, store_timeout=60), base_url="https://t") as client:
             response = client.post("/set", json={"a": 1})
         # botocore's standard retries of the PutItem, then give up; then the same
         # for the one read that checks whether the write had landed after all.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -21,7 +22,13 @@ from starlette.routing import Route
 
 from devservers.dynamodb import LocalServer
 from devservers.proxy import ProxyServer
-from dynamodb_sessions import DynamoDBSessionDict, DynamoDBSessionMiddleware, DynamoDBStore
+from dynamodb_sessions import (
+    DynamoDBSessionDict,
+    DynamoDBSessionMiddleware,
+    DynamoDBStore,
+    MemoryStore,
+    SessionStore,
+)
 from dynamodb_sessions._cookies import store_key
 from tests.conftest import Clock, sessions_table
 from tests.integration.test_user_index import indexed_table
@@ -87,7 +94,7 @@ async def untouched(request: Request) -> Response:
     return PlainTextResponse("no session used")
 
 
-def make_app(store: DynamoDBStore, **options: Any) -> Starlette:
+def make_app(store: SessionStore, **options: Any) -> Starlette:
     app = Starlette(
         routes=[
             Route("/read", read),
@@ -387,3 +394,59 @@ async def test_a_failed_refresh_never_fails_a_request_that_did_not_use_the_sessi
         assert "expiry not refreshed" in caplog.text
     finally:
         await proxy.close()
+
+
+async def test_a_sign_in_whose_answers_come_late_still_completes(store: DynamoDBStore) -> None:
+    # Found in review: cut by store_timeout after the old item was retired but
+    # before the answer, a sign-in left the browser on a tombstone (empty session,
+    # every write 409) and the data in an item nobody could reach. A rotation now
+    # runs to its end: late, but whole.
+    app = make_app(store, store_timeout=1.0)
+    browser = Browser(app)
+    await browser.send("POST", "/write/cart?value=apple")
+    before = browser.cookie
+    real = store._invoke
+
+    def late(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        result = real(operation, kwargs)  # DynamoDB applies the write...
+        if "rotated" in kwargs.get("UpdateExpression", ""):
+            time.sleep(1.5)  # ...and its answer arrives after the request's deadline
+        return result
+
+    store._invoke = late  # type: ignore[method-assign]
+    try:
+        signed_in = await browser.send("POST", "/login")
+    finally:
+        store._invoke = real  # type: ignore[method-assign]
+    assert signed_in.status_code == 200
+    assert browser.cookie != before
+    assert (await browser.send("GET", "/read")).json() == {"cart": "apple", "user": "ann"}
+
+
+async def test_a_sign_in_that_only_binds_the_user_is_kept() -> None:
+    # Found in review: a session holding no data but bound to a user counted as empty,
+    # so this sign-in deleted the session and expired the cookie, answered 200.
+    store = MemoryStore()
+
+    async def bind_only(request: Request) -> Response:
+        session = request.session
+        assert isinstance(session, DynamoDBSessionDict)
+        session.pop("next", None)
+        session.regenerate_id()
+        session.bind_user("ann")
+        return PlainTextResponse("signed in")
+
+    async def who(request: Request) -> Response:
+        session = request.session
+        assert isinstance(session, DynamoDBSessionDict)
+        return JSONResponse(session.user_id)
+
+    app = make_app(store)
+    app.router.routes += [Route("/bind-only", bind_only, methods=["POST"]), Route("/who", who)]
+    browser = Browser(app)
+    await browser.send("POST", "/write/next?value=/account")
+    response = await browser.send("POST", "/bind-only")
+    assert response.status_code == 200
+    assert "null" not in response.headers["set-cookie"]
+    assert (await browser.send("GET", "/who")).json() == "ann"
+    assert await store.list_user_sessions("ann") != []

@@ -96,3 +96,44 @@ def test_max_bytes_must_be_positive(max_bytes: int) -> None:
 def test_arguments_are_keyword_only() -> None:
     with pytest.raises(TypeError):
         MemoryStore(10, 100)  # type: ignore[call-arg]
+
+
+async def test_a_rotate_refused_for_size_leaves_the_old_session_alone() -> None:
+    # Found in review: the tombstone was written before the size check of the new item.
+    store = MemoryStore(max_bytes=1000)
+    await store.create("old", data={"cart": '"apple"'}, expires=2**40)
+    with pytest.raises(SessionTooLargeError):
+        await store.rotate(
+            "old",
+            "new",
+            version=1,
+            data={"blob": '"' + "x" * 2000 + '"'},
+            created=0,
+            expires=2**40,
+            user_id="ann",
+            tombstone_expires=2**40,
+        )
+    old = await store.load("old")
+    assert old is not None
+    assert not old.rotated
+    assert dict(old.data) == {"cart": '"apple"'}
+
+
+async def test_a_rotate_keeps_its_tombstone_when_the_store_is_full() -> None:
+    # Found in review: evicting the fresh tombstone made the old id writable again.
+    store = MemoryStore(max_entries=1)
+    await store.create("old", data={"cart": '"apple"'}, expires=2**40)
+    await store.rotate(
+        "old",
+        "new",
+        version=1,
+        data={"cart": '"apple"'},
+        created=0,
+        expires=2**40,
+        user_id="ann",
+        tombstone_expires=2**40,
+    )
+    tombstone = await store.load("old")
+    assert tombstone is not None
+    assert tombstone.rotated
+    assert await store.load("new") is not None

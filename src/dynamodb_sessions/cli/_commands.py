@@ -139,9 +139,10 @@ def _stats(args: argparse.Namespace) -> int:
 
     result = stats(client, args.table_name, page_size=args.page_size, progress=report)
     progress.done()
+    replaced = f", {result.replaced} replaced at sign-in" if result.replaced else ""
     _say(
         f"scanned {result.scanned} items: {result.live} live, {result.expired} expired but "
-        f"present, {result.bound} bound to a user; largest {human_size(result.largest)}"
+        f"present{replaced}, {result.bound} bound to a user; largest {human_size(result.largest)}"
     )
     _say("item sizes:")
     widest = max(result.sizes) or 1

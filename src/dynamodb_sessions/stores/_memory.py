@@ -118,8 +118,11 @@ class MemoryStore:
             raise SessionConflictError(())
         if self._live(new_key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        self._put(key, StoredSession({}, tombstone_expires, created, version, rotated=True))
-        self._put(new_key, StoredSession(dict(data), expires, created, 1, user_id))
+        moved = StoredSession(dict(data), expires, created, 1, user_id)
+        self._check_size(moved)  # before anything changes: all or nothing
+        tombstone = StoredSession({}, tombstone_expires, created, version, rotated=True)
+        self._put(key, tombstone, keep=new_key)
+        self._put(new_key, moved, keep=key)
 
     async def delete(self, key: str) -> None:
         """Remove the session under `key`, if any; a tombstone stays."""
@@ -158,18 +161,27 @@ class MemoryStore:
         self._sessions[key] = self._sessions.pop(key)
         return stored
 
-    def _put(self, key: str, stored: StoredSession) -> None:
+    def _check_size(self, stored: StoredSession) -> int:
         size = sum(len(k.encode()) + len(v.encode()) for k, v in stored.data.items())
         if size > self.max_bytes:
             # Checked before anything changes: the store stays as it was.
             over = f"the session takes {size} bytes, over MemoryStore(max_bytes={self.max_bytes})"
             raise SessionTooLargeError(size, self.max_bytes, None, detail=over)
+        return size
+
+    def _put(self, key: str, stored: StoredSession, *, keep: str | None = None) -> None:
+        size = self._check_size(stored)
         self._drop(key)
         self._sessions[key], self._sizes[key] = stored, size
         self._bytes += size
-        # The new session is the most recently used, and fits: it is never evicted here.
+        # The new session is the most recently used, and fits: it is never evicted
+        # here; nor is `keep`, the other half of a rotation (its tombstone must hold).
+        spared = {key, keep}
         while len(self._sessions) > self.max_entries or self._bytes > self.max_bytes:
-            self._drop(next(iter(self._sessions)))
+            victim = next((k for k in self._sessions if k not in spared), None)
+            if victim is None:
+                return
+            self._drop(victim)
 
     def _drop(self, key: str) -> None:
         if self._sessions.pop(key, None) is not None:

@@ -42,7 +42,7 @@ from ._stored import StoredSession
 
 TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping
+    from collections.abc import Callable, Collection, Iterator, Mapping
     from types import TracebackType
     from typing import Any
 
@@ -142,6 +142,9 @@ class DynamoDBStore:
         self._lean_wanted = lean and client is None
         self._lean: LeanDynamoDB | None = None
         self._client_lock = threading.Lock()
+        # Threads still running calls whose caller gave up (see `_call`) keep their
+        # place here, so that at most `max_pool_connections` calls run at once.
+        self._in_flight = threading.BoundedSemaphore(max_pool_connections)
         from anyio.lowlevel import RunVar
 
         self._limiters: RunVar[CapacityLimiter] = RunVar(f"dynamodb_sessions.limiter.{id(self)}")
@@ -320,15 +323,29 @@ class DynamoDBStore:
         new key (its cookie is not sent yet), so the new item alone is harmless.
         """
         await self._put_new(new_key, data, expires=expires, created=created, user_id=user_id)
+        token = _write_token()
         try:
-            await self._retire(key, version, tombstone_expires)
-        except SessionError:
-            with contextlib.suppress(SessionError):
-                await self._call("delete_item", TableName=self.table_name, Key=_key(new_key))
+            await self._retire(key, version, tombstone_expires, token)
+        except SessionConflictError:
+            await self._discard(new_key)
+            raise
+        except SessionStoreError:
+            # The retirement's outcome is unknown (its own read-back failed, or the
+            # request's deadline had passed): look once more, with time of its own,
+            # since deleting the new item after the old one was retired would lose
+            # the session.
+            with _fresh_deadline(self.connect_timeout + self.read_timeout):
+                if await self._landed(key, token):
+                    return
+                await self._discard(new_key)
             raise
 
-    async def _retire(self, key: str, version: int, tombstone_expires: int) -> None:
-        now, token = int(self.clock()), _write_token()
+    async def _discard(self, key: str) -> None:
+        with contextlib.suppress(SessionError):
+            await self._call("delete_item", TableName=self.table_name, Key=_key(key))
+
+    async def _retire(self, key: str, version: int, tombstone_expires: int, token: str) -> None:
+        now = int(self.clock())
         # A session loaded from an item without `ver` (written before it existed) has version 0.
         unchanged = "ver = :ver" if version else "attribute_not_exists(ver)"
         values = {":now": {"N": str(now)}, ":ttl": {"N": str(tombstone_expires)}}
@@ -493,9 +510,10 @@ class DynamoDBStore:
             # boto3 blocks: run it in a worker thread, and build the client there
             # too, since that takes tens of milliseconds. The threads are counted
             # against this store's own limiter, not anyio's default one that the
-            # app's sync endpoints share, so a stalled DynamoDB can't starve them;
-            # a caller's deadline (the middleware's `store_timeout`) abandons the
-            # thread, which ends on its own within the client's timeouts.
+            # app's sync endpoints share, so a stalled DynamoDB can't starve them.
+            # A caller's deadline (the middleware's `store_timeout`) abandons the
+            # thread, which ends on its own (the lean caller stops at that deadline);
+            # until it does it keeps its place in `_in_flight`.
             result: dict[str, Any] = await run_sync(
                 self._invoke, operation, kwargs, abandon_on_cancel=True, limiter=self._limiter()
             )
@@ -514,6 +532,17 @@ class DynamoDBStore:
             return limiter
 
     def _invoke(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not self._in_flight.acquire(blocking=False):
+            raise SessionStoreUnavailableError(
+                f"{self.max_pool_connections} DynamoDB calls are still in flight "
+                "(DynamoDB is slow or unreachable); not starting another"
+            )
+        try:
+            return self._send(operation, kwargs)
+        finally:
+            self._in_flight.release()
+
+    def _send(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         client = self.client
         if self._lean is not None:
             from ._lean import LeanUnsupported  # loaded with the client
@@ -592,6 +621,15 @@ class _UpdateBuilder:
             "ExpressionAttributeNames": self.names,
             "ExpressionAttributeValues": self.values,
         }
+
+
+@contextlib.contextmanager
+def _fresh_deadline(seconds: float) -> Iterator[None]:
+    reset = store_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        store_deadline.reset(reset)
 
 
 def _holds_token(item: Mapping[str, Any] | None, token: str) -> bool:
