@@ -223,12 +223,17 @@ class DynamoDBSessionMiddleware:
                 log_id(handle.log_key),
             )
             return
-        try:
-            await handle.save()
-        except SessionError as exc:
-            logger().error(
-                "session %s: websocket changes not saved: %s", log_id(handle.log_key), exc
-            )
+        import anyio
+
+        # The server may cancel the task once the socket closes (Starlette's test
+        # client does): the save still runs, within `store_timeout`.
+        with anyio.CancelScope(shield=True):
+            try:
+                await handle.save()
+            except SessionError as exc:
+                logger().error(
+                    "session %s: websocket changes not saved: %s", log_id(handle.log_key), exc
+                )
 
 
 def _idle_timeout(max_age: int | None) -> int:
