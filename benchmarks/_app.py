@@ -31,15 +31,69 @@ SECRET_KEY = "benchmark-secret-key-not-for-production"
 
 
 def endpoint_url() -> str:
+    """The DynamoDB endpoint the contender talks to (the counting proxy)."""
     return os.environ.get("BENCH_ENDPOINT_URL", "http://127.0.0.1:8000")
 
 
 def table_name() -> str:
+    """The sessions table the harness created for this run."""
     return os.environ.get("BENCH_TABLE", "bench_sessions")
 
 
 def skip_paths_enabled() -> bool:
+    """Whether the contender should leave the session alone on ``/nosession``."""
     return os.environ.get("BENCH_SKIP_PATHS", "") == "1"
+
+
+async def login(request: Request) -> JSONResponse:
+    """Start a fresh session for ``?user=``."""
+    user = request.query_params.get("user", "anonymous")
+    session: dict[str, Any] = request.session
+    session.clear()
+    session["user"] = user
+    session["cart"] = []
+    session["counter"] = 0
+    return JSONResponse({"user": user})
+
+
+async def read(request: Request) -> JSONResponse:
+    """The session's user, counter and cart length."""
+    session = request.session
+    return JSONResponse(
+        {
+            "user": session.get("user"),
+            "counter": session.get("counter"),
+            "cart_len": len(session.get("cart", [])),
+        }
+    )
+
+
+def _write(request: Request, *, nested_mutation: bool) -> JSONResponse:
+    session = request.session
+    user = session.get("user")
+    if user is None:
+        return JSONResponse({"error": "not logged in"}, status_code=401)
+    item = int(request.query_params.get("item", "0"))
+    if nested_mutation:
+        cart = session["cart"]
+        cart.append(item)
+        if len(cart) > CART_LIMIT:
+            del cart[0]
+    else:
+        session["cart"] = [*session.get("cart", []), item][-CART_LIMIT:]
+    session["counter"] = int(session.get("counter", 0)) + 1
+    return JSONResponse({"user": user, "counter": session["counter"]})
+
+
+async def nosession(request: Request) -> JSONResponse:
+    """Never touches the session."""
+    return JSONResponse({"ok": True})
+
+
+async def logout(request: Request) -> JSONResponse:
+    """Clear the session."""
+    request.session.clear()
+    return JSONResponse({"ok": True})
 
 
 def build_app(*, nested_mutation: bool) -> Starlette:
@@ -50,48 +104,8 @@ def build_app(*, nested_mutation: bool) -> Starlette:
     and starsessions' sessions need to notice the change.
     """
 
-    async def login(request: Request) -> JSONResponse:
-        user = request.query_params.get("user", "anonymous")
-        session: dict[str, Any] = request.session
-        session.clear()
-        session["user"] = user
-        session["cart"] = []
-        session["counter"] = 0
-        return JSONResponse({"user": user})
-
-    async def read(request: Request) -> JSONResponse:
-        session = request.session
-        return JSONResponse(
-            {
-                "user": session.get("user"),
-                "counter": session.get("counter"),
-                "cart_len": len(session.get("cart", [])),
-            }
-        )
-
     async def write(request: Request) -> JSONResponse:
-        session = request.session
-        user = session.get("user")
-        if user is None:
-            return JSONResponse({"error": "not logged in"}, status_code=401)
-        item = int(request.query_params.get("item", "0"))
-        if nested_mutation:
-            cart = session["cart"]
-            cart.append(item)
-            if len(cart) > CART_LIMIT:
-                del cart[0]
-        else:
-            cart = [*session.get("cart", []), item][-CART_LIMIT:]
-            session["cart"] = cart
-        session["counter"] = int(session.get("counter", 0)) + 1
-        return JSONResponse({"user": user, "counter": session["counter"]})
-
-    async def nosession(request: Request) -> JSONResponse:
-        return JSONResponse({"ok": True})
-
-    async def logout(request: Request) -> JSONResponse:
-        request.session.clear()
-        return JSONResponse({"ok": True})
+        return _write(request, nested_mutation=nested_mutation)
 
     return Starlette(
         routes=[

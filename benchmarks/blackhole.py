@@ -32,29 +32,38 @@ from devservers import dynamodb as servers
 from devservers.faulty import BlackHoleServer
 from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore
 
-STUCK = 60
+ANYIO_THREADS = 40  # anyio's default thread limiter
+STUCK = 60  # more requests stuck on the store than that limiter has threads
 
 
 async def nosession(request: Request) -> Response:
+    """A route that never uses the session."""
     return PlainTextResponse("ok")
 
 
 def sync_endpoint(request: Request) -> Response:
+    """A plain sync route: Starlette runs it in anyio's thread pool."""
     return PlainTextResponse("sync")
 
 
 async def write(request: Request) -> Response:
+    """Creates a session, so that the response carries a cookie."""
     request.session["a"] = 1
     return PlainTextResponse("ok")
 
 
 def app_for(store: DynamoDBStore) -> DynamoDBSessionMiddleware:
-    routes = [Route("/nosession", nosession), Route("/sync", sync_endpoint)]
-    routes.append(Route("/write", write, methods=["POST"]))
+    """The three routes behind the library's middleware, on `store`."""
+    routes = [
+        Route("/nosession", nosession),
+        Route("/sync", sync_endpoint),
+        Route("/write", write, methods=["POST"]),
+    ]
     return DynamoDBSessionMiddleware(Starlette(routes=routes), store=store, secret_key="bench-key")
 
 
 async def valid_cookie(endpoint_url: str) -> str:
+    """A cookie for a session stored on a real server, to send to the black hole later."""
     table = "blackhole-bench"
     store = DynamoDBStore(table, endpoint_url=endpoint_url, region_name="us-east-1")
     client = store.client
@@ -72,6 +81,7 @@ async def valid_cookie(endpoint_url: str) -> str:
 
 
 async def cookie_request_wait(hole: BlackHoleServer, cookie: str) -> float:
+    """Seconds a request with `cookie` to a session-free route waits on the black hole."""
     store = DynamoDBStore("sessions", endpoint_url=hole.endpoint_url, region_name="us-east-1")
     transport = httpx.ASGITransport(app=app_for(store))
     async with httpx.AsyncClient(transport=transport, base_url="https://t", timeout=60) as c:
@@ -81,6 +91,7 @@ async def cookie_request_wait(hole: BlackHoleServer, cookie: str) -> float:
 
 
 async def sync_wait(hole: BlackHoleServer, cookie: str) -> float:
+    """Seconds a sync route waits while STUCK requests with `cookie` hang on the store."""
     store = DynamoDBStore("sessions", endpoint_url=hole.endpoint_url, region_name="us-east-1")
     transport = httpx.ASGITransport(app=app_for(store))
     async with (
@@ -93,7 +104,7 @@ async def sync_wait(hole: BlackHoleServer, cookie: str) -> float:
 
         for _ in range(STUCK):
             group.start_soon(stuck)
-        while hole.held < 40:
+        while hole.held < ANYIO_THREADS:  # the pool is full: now time the sync route
             await anyio.sleep(0.01)
         started = time.monotonic()
         await client.get("/sync")
@@ -102,6 +113,7 @@ async def sync_wait(hole: BlackHoleServer, cookie: str) -> float:
 
 
 async def main(rounds: int) -> None:
+    """Measure both waits `rounds` times and print their median and maximum."""
     os.environ.update(servers.DUMMY_CREDENTIALS)  # local servers only
     logging.getLogger("dynamodb_sessions").setLevel(logging.CRITICAL)  # one error per request
     with servers.running("dynalite") as server:

@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 IDLE_RECONNECT_S = 4.0  # uvicorn closes keep-alive connections idle for 5 s
+
+ClientKind = Literal["raw", "httpx"]
 
 
 class TransportError(Exception):
@@ -30,25 +33,38 @@ class _StaleConnection(Exception):
 
 
 class Response:
+    """An answer: its status and body."""
+
     def __init__(self, status_code: int, body: bytes) -> None:
         self.status_code = status_code
         self.body = body
 
     def json(self) -> Any:
+        """The body parsed as JSON."""
         return json.loads(self.body)
 
 
 class Client(Protocol):
+    """What the load generator needs of a client: requests, its cookies, closing."""
+
     async def request(
         self, method: str, path: str, params: dict[str, str] | None = None
-    ) -> Response: ...
+    ) -> Response:
+        """Send a request with the jar's cookies; raise TransportError without an answer."""
+        ...
 
-    def cookie_snapshot(self) -> dict[str, str]: ...
+    def cookie_snapshot(self) -> dict[str, str]:
+        """A copy of the cookie jar, name to value."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Close the connection(s)."""
+        ...
 
 
 class HttpxClient:
+    """A :class:`Client` on ``httpx.AsyncClient``."""
+
     def __init__(
         self, base_url: str, timeout: float, cookies: dict[str, str] | None = None
     ) -> None:
@@ -71,6 +87,8 @@ class HttpxClient:
 
 
 class RawClient:
+    """A :class:`Client` on one keep-alive asyncio connection, reopened when needed."""
+
     def __init__(
         self, base_url: str, timeout: float, cookies: dict[str, str] | None = None
     ) -> None:
@@ -116,21 +134,50 @@ class RawClient:
     async def _exchange(self, method: str, path: str) -> Response:
         assert self._conn is not None
         reader, writer = self._conn
+        head = await self._send(reader, writer, self._request_head(method, path))
+        status, length, chunked, close = self._parse_head(head)
+        try:
+            body = await self._read_body(reader, length, chunked)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            if status < 500 or length is not None:
+                raise
+            # uvicorn's own 500 (an exception in the app) is close-delimited; the reset
+            # that can follow it must not hide the status.
+            body = str(exc).encode()
+            close = True
+        if length is None and not chunked:
+            close = True
+        if close:
+            await self.aclose()
+        self._last_used = time.monotonic()
+        return Response(status, body)
+
+    def _request_head(self, method: str, path: str) -> bytes:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         if method != "GET":
             lines.append("Content-Length: 0")
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    @staticmethod
+    async def _send(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+    ) -> bytes:
+        """Send `request` and read the answer's head; _StaleConnection if none comes."""
         try:
-            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            writer.write(request)
             await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
+            return await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError as exc:
             if exc.partial:
                 raise
             raise _StaleConnection from exc
         except ConnectionError as exc:
             raise _StaleConnection from exc
+
+    def _parse_head(self, head: bytes) -> tuple[int, int | None, bool, bool]:
+        """Status, Content-Length, chunked, Connection: close; cookies go to the jar."""
         head_lines = head[:-4].decode("latin-1").split("\r\n")
         status = int(head_lines[0].split(" ", 2)[1])
         length: int | None = None
@@ -147,21 +194,7 @@ class RawClient:
                 close = True
             elif name == "set-cookie":
                 self._set_cookie(value)
-        try:
-            body = await self._read_body(reader, length, chunked)
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            if status < 500 or length is not None:
-                raise
-            # uvicorn's own 500 (an exception in the app) is close-delimited; the reset
-            # that can follow it must not hide the status.
-            body = str(exc).encode()
-            close = True
-        if length is None and not chunked:
-            close = True
-        if close:
-            await self.aclose()
-        self._last_used = time.monotonic()
-        return Response(status, body)
+        return status, length, chunked, close
 
     @staticmethod
     async def _read_body(reader: asyncio.StreamReader, length: int | None, chunked: bool) -> bytes:
@@ -207,7 +240,7 @@ class RawClient:
                 await writer.wait_closed()
 
 
-CLIENTS: dict[str, type[HttpxClient] | type[RawClient]] = {
+CLIENTS: dict[ClientKind, Callable[[str, float, dict[str, str] | None], Client]] = {
     "httpx": HttpxClient,
     "raw": RawClient,
 }

@@ -31,7 +31,10 @@ TABLE = table_name()
 
 
 class NaiveDynamoDBSessionMiddleware(BaseHTTPMiddleware):
+    """Load the session before the endpoint, save or delete it after, all blocking."""
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        """Read the cookie's session, run the endpoint, then write the session back."""
         session_id = request.cookies.get(COOKIE)
         session: dict[str, Any] = {}
         if session_id:

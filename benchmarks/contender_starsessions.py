@@ -8,7 +8,6 @@ session is autoloaded only on the routes that use it (not on ``/nosession``).
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import anyio.to_thread
 import boto3
@@ -27,11 +26,11 @@ class DynamoDBStore(SessionStore):
 
     def __init__(self, table: str, *, endpoint_url: str, region_name: str) -> None:
         self.table = table
-        self.client: Any = boto3.client(
-            "dynamodb", endpoint_url=endpoint_url, region_name=region_name
-        )
+        self.client = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region_name)
 
     async def read(self, session_id: str, lifetime: int) -> bytes:
+        """The session's bytes, or empty when it is missing or expired."""
+
         def get() -> bytes:
             item = self.client.get_item(
                 TableName=self.table, Key={"session_id": {"S": session_id}}
@@ -43,6 +42,7 @@ class DynamoDBStore(SessionStore):
         return await anyio.to_thread.run_sync(get)
 
     async def write(self, session_id: str, data: bytes, lifetime: int, ttl: int) -> str:
+        """Put the whole session, expiring `ttl` seconds from now (else after LIFETIME)."""
         expires = int(time.time()) + (ttl if ttl > 0 else LIFETIME)
 
         def put() -> None:
@@ -59,6 +59,8 @@ class DynamoDBStore(SessionStore):
         return session_id
 
     async def remove(self, session_id: str) -> None:
+        """Delete the session's item."""
+
         def delete() -> None:
             self.client.delete_item(TableName=self.table, Key={"session_id": {"S": session_id}})
 

@@ -32,13 +32,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.clients import CLIENTS, Client, TransportError
+from benchmarks.clients import CLIENTS, Client, ClientKind, Response, TransportError
+from benchmarks.schema import PROBLEMS, CorrectnessCounts
 
 DEFAULT_MIX: tuple[tuple[str, int], ...] = (("read", 70), ("write", 20), ("nosession", 10))
 
 
 @dataclass
 class LoadConfig:
+    """One load run: where, how many users, how long, which mix and which client."""
+
     base_url: str
     users: int = 32
     duration: float = 10.0
@@ -48,11 +51,17 @@ class LoadConfig:
     grace: float = 15.0  # after the deadline, in-flight requests get this long, then cancelled
     probes: bool = False
     probe_interval: float = 0.01
-    client: str = "raw"  # or "httpx", see benchmarks.clients
+    client: ClientKind = "raw"  # or "httpx", see benchmarks.clients
+
+    def open_client(self, cookies: dict[str, str] | None = None) -> Client:
+        """A new client of the configured kind, with its own cookie jar."""
+        return CLIENTS[self.client](self.base_url, self.timeout, cookies)
 
 
 @dataclass
 class Correctness:
+    """What went wrong, counted per kind (see the module docstring)."""
+
     lost_updates: int = 0
     phantom_updates: int = 0
     wrong_user: int = 0
@@ -64,18 +73,29 @@ class Correctness:
     acked_writes: int = 0
 
     def ok(self) -> bool:
-        return (
-            self.lost_updates == 0
-            and self.phantom_updates == 0
-            and self.wrong_user == 0
-            and self.session_lost == 0
-            and self.final_counter_mismatch == 0
-            and self.logout_failed == 0
-        )
+        """Whether nothing went wrong (an old cookie still valid is a finding, not an error)."""
+        return not any(getattr(self, name) for name in PROBLEMS)
+
+    def counts(self) -> CorrectnessCounts:
+        """The counters as results.json records them, with the verdict."""
+        return {
+            "lost_updates": self.lost_updates,
+            "phantom_updates": self.phantom_updates,
+            "wrong_user": self.wrong_user,
+            "session_lost": self.session_lost,
+            "final_counter_mismatch": self.final_counter_mismatch,
+            "logout_failed": self.logout_failed,
+            "old_cookie_revoked": self.old_cookie_revoked,
+            "old_cookie_still_valid": self.old_cookie_still_valid,
+            "acked_writes": self.acked_writes,
+            "ok": self.ok(),
+        }
 
 
 @dataclass
 class LoadResult:
+    """Everything one load run counted and timed (latencies in seconds)."""
+
     elapsed: float = 0.0
     requests: int = 0
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -88,20 +108,31 @@ class LoadResult:
 
     @property
     def server_errors(self) -> int:
+        """Answers with a 5xx status."""
         return sum(n for status, n in self.statuses.items() if status.startswith("5"))
 
     @property
     def client_errors(self) -> int:
+        """Answers with a 4xx status."""
         return sum(n for status, n in self.statuses.items() if status.startswith("4"))
 
 
+_REQUESTS = {
+    "read": ("GET", "/read"),
+    "write": ("POST", "/write"),
+    "nosession": ("GET", "/nosession"),
+}
+
+
 class _User:
+    """A virtual user: its name, its client and what it expects its counter to be."""
+
     def __init__(self, index: int, config: LoadConfig) -> None:
         self.name = f"user{index:03d}"
         self.rng = random.Random(config.seed * 1000 + index)
-        self.client: Client = CLIENTS[config.client](config.base_url, config.timeout)
+        self.client = config.open_client()
         self.expected = 0
-        self.uncertain = 0
+        self.uncertain = 0  # writes sent but not acknowledged: each may have landed or not
         self.logged_in = False
 
     def check_counter(self, counter: int, result: LoadResult) -> None:
@@ -125,15 +156,14 @@ async def _login(user: _User, result: LoadResult) -> None:
 
 
 async def _one_request(user: _User, op: str, result: LoadResult, seq: int) -> None:
+    method, path = _REQUESTS[op]
     start = time.perf_counter()
+    if op == "write":
+        user.uncertain += 1  # until acknowledged
     try:
-        if op == "read":
-            response = await user.client.request("GET", "/read")
-        elif op == "write":
-            user.uncertain += 1  # until acknowledged
-            response = await user.client.request("POST", "/write", params={"item": str(seq)})
-        else:
-            response = await user.client.request("GET", "/nosession")
+        response = await user.client.request(
+            method, path, params={"item": str(seq)} if op == "write" else None
+        )
     except TransportError as exc:
         result.errors[str(exc)] += 1
         return
@@ -141,37 +171,31 @@ async def _one_request(user: _User, op: str, result: LoadResult, seq: int) -> No
         result.latencies[op].append(time.perf_counter() - start)
         result.requests += 1
     result.statuses[str(response.status_code)] += 1
+    _check_answer(user, op, response, result)
+
+
+def _check_answer(user: _User, op: str, response: Response, result: LoadResult) -> None:
+    c = result.correctness
     if response.status_code == 401 and op == "write":
         user.uncertain -= 1
-        result.correctness.session_lost += 1
+        c.session_lost += 1
         return
-    if response.status_code != 200:
-        return
-    if op == "nosession":
+    if response.status_code != 200 or op == "nosession":
         return
     body: dict[str, Any] = response.json()
     if body.get("user") != user.name:
         if body.get("user") is None:
-            result.correctness.session_lost += 1
+            c.session_lost += 1
         else:
-            result.correctness.wrong_user += 1
+            c.wrong_user += 1
         return
     if op == "write":
         user.uncertain -= 1
-        result.correctness.acked_writes += 1
-        counter = int(body["counter"])
+        c.acked_writes += 1
         # The write itself is the one expected increment; earlier unacknowledged ones may
         # or may not have landed.
-        low = user.expected + 1
-        high = low + user.uncertain
-        if counter < low:
-            result.correctness.lost_updates += low - counter
-        elif counter > high:
-            result.correctness.phantom_updates += counter - high
-        user.expected = counter
-        user.uncertain = 0
-    else:
-        user.check_counter(int(body["counter"]), result)
+        user.expected += 1
+    user.check_counter(int(body["counter"]), result)
 
 
 def _deck(mix: tuple[tuple[str, int], ...]) -> list[str]:
@@ -212,33 +236,46 @@ async def _probe(
 
 
 async def _verify(user: _User, config: LoadConfig, result: LoadResult) -> None:
-    c = result.correctness
     try:
-        body = (await user.client.request("GET", "/read")).json()
-        if body.get("user") != user.name:
-            c.session_lost += 1
-        else:
-            counter = int(body["counter"])
-            if not user.expected <= counter <= user.expected + user.uncertain:
-                c.final_counter_mismatch += 1
-                if counter < user.expected:
-                    c.lost_updates += user.expected - counter
+        await _check_final_counter(user, result)
         old_cookies = user.client.cookie_snapshot()
-        logout = await user.client.request("POST", "/logout")
-        after = (await user.client.request("GET", "/read")).json()
-        if logout.status_code != 200 or after.get("user") is not None:
-            c.logout_failed += 1
-        replay = CLIENTS[config.client](config.base_url, config.timeout, old_cookies)
-        try:
-            replayed = (await replay.request("GET", "/read")).json()
-        finally:
-            await replay.aclose()
-        if replayed.get("user") is None:
-            c.old_cookie_revoked += 1
-        else:
-            c.old_cookie_still_valid += 1
+        await _check_logout(user, result)
+        await _replay(old_cookies, config, result)
     except (TransportError, ValueError) as exc:
         result.errors[f"verify:{type(exc).__name__}"] += 1
+
+
+async def _check_final_counter(user: _User, result: LoadResult) -> None:
+    c = result.correctness
+    body = (await user.client.request("GET", "/read")).json()
+    if body.get("user") != user.name:
+        c.session_lost += 1
+        return
+    counter = int(body["counter"])
+    if not user.expected <= counter <= user.expected + user.uncertain:
+        c.final_counter_mismatch += 1
+        if counter < user.expected:
+            c.lost_updates += user.expected - counter
+
+
+async def _check_logout(user: _User, result: LoadResult) -> None:
+    logout = await user.client.request("POST", "/logout")
+    after = (await user.client.request("GET", "/read")).json()
+    if logout.status_code != 200 or after.get("user") is not None:
+        result.correctness.logout_failed += 1
+
+
+async def _replay(old_cookies: dict[str, str], config: LoadConfig, result: LoadResult) -> None:
+    """Send the cookies a user had before logging out from a fresh jar."""
+    replay = config.open_client(old_cookies)
+    try:
+        replayed = (await replay.request("GET", "/read")).json()
+    finally:
+        await replay.aclose()
+    if replayed.get("user") is None:
+        result.correctness.old_cookie_revoked += 1
+    else:
+        result.correctness.old_cookie_still_valid += 1
 
 
 async def run_load(
@@ -249,45 +286,58 @@ async def run_load(
     """Log every user in, call ``on_start``, run the mix, call ``on_end``, then verify."""
     result = LoadResult()
     all_users = [_User(i, config) for i in range(config.users)]
-    users = all_users
     probers: list[tuple[str, Client]] = []
     try:
-        await asyncio.gather(*(_login(u, result) for u in users))
-        users = [u for u in users if u.logged_in]
+        await asyncio.gather(*(_login(u, result) for u in all_users))
+        users = [u for u in all_users if u.logged_in]
         if config.probes:
-            anonymous = CLIENTS[config.client](config.base_url, config.timeout)
-            with_cookie = CLIENTS[config.client](config.base_url, config.timeout)
-            await with_cookie.request("POST", "/login", params={"user": "prober"})
-            probers = [("no_cookie", anonymous), ("with_cookie", with_cookie)]
+            probers = await _probers(config)
         await on_start()
-        start = time.monotonic()
-        deadline = start + config.duration
-        tasks = [asyncio.ensure_future(_run_user(u, config, deadline, result)) for u in users]
-        tasks += [
-            asyncio.ensure_future(_probe(client, label, config, deadline, result))
-            for label, client in probers
-        ]
-        done, pending = await asyncio.wait(tasks, timeout=config.duration + config.grace)
-        for task in pending:
-            task.cancel()
-        result.cancelled = len(pending)
-        if pending:
-            await asyncio.wait(pending)
-        for task in done:
-            if task.exception() is not None:
-                result.errors[f"task:{type(task.exception()).__name__}"] += 1
-        result.elapsed = time.monotonic() - start
+        await _run_mix(users, probers, config, result)
         await on_end()
-        sem = asyncio.Semaphore(8)
-
-        async def verify(user: _User) -> None:
-            async with sem:
-                await _verify(user, config, result)
-
-        await asyncio.gather(*(verify(u) for u in users))
+        await _verify_all(users, config, result)
     finally:
         for u in all_users:
             await u.client.aclose()
         for _, client in probers:
             await client.aclose()
     return result
+
+
+async def _probers(config: LoadConfig) -> list[tuple[str, Client]]:
+    anonymous = config.open_client()
+    with_cookie = config.open_client()
+    await with_cookie.request("POST", "/login", params={"user": "prober"})
+    return [("no_cookie", anonymous), ("with_cookie", with_cookie)]
+
+
+async def _run_mix(
+    users: list[_User], probers: list[tuple[str, Client]], config: LoadConfig, result: LoadResult
+) -> None:
+    start = time.monotonic()
+    deadline = start + config.duration
+    tasks = [asyncio.ensure_future(_run_user(u, config, deadline, result)) for u in users]
+    tasks += [
+        asyncio.ensure_future(_probe(client, label, config, deadline, result))
+        for label, client in probers
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=config.duration + config.grace)
+    for task in pending:
+        task.cancel()
+    result.cancelled = len(pending)
+    if pending:
+        await asyncio.wait(pending)
+    for task in done:
+        if task.exception() is not None:
+            result.errors[f"task:{type(task.exception()).__name__}"] += 1
+    result.elapsed = time.monotonic() - start
+
+
+async def _verify_all(users: list[_User], config: LoadConfig, result: LoadResult) -> None:
+    sem = asyncio.Semaphore(8)
+
+    async def verify(user: _User) -> None:
+        async with sem:
+            await _verify(user, config, result)
+
+    await asyncio.gather(*(verify(u) for u in users))
