@@ -272,7 +272,9 @@ class SessionHandle:
         """Push the sliding expiry out; best-effort, since the app asked for nothing."""
         try:
             await self._bounded(
-                self.store.update(self._key(), set={}, remove=(), expected=None, expires=expires)
+                self.store.update(
+                    self._key(), changed={}, removed=(), expected=None, expires=expires
+                )
             )
         except SessionError as exc:
             logger().warning("session %s: expiry not refreshed: %s", log_id(self.key), exc)
@@ -325,8 +327,8 @@ class SessionHandle:
         clashes = [k for k, v in changes.expected.items() if current.data.get(k) != v]
         if clashes and self.policy.on_conflict == "raise":
             raise SessionConflictError(clashes)
-        merged = {k: v for k, v in current.data.items() if k not in changes.remove}
-        merged.update(changes.set)
+        merged = {k: v for k, v in current.data.items() if k not in changes.removed}
+        merged.update(changes.changed)
         return current, merged, user_id
 
     async def _update(self, changes: Changes, expires: int) -> None:
@@ -348,8 +350,8 @@ class SessionHandle:
         await self._bounded(
             self.store.update(
                 self._key(),
-                set=changes.set,
-                remove=changes.remove,
+                changed=changes.changed,
+                removed=changes.removed,
                 expected=expected,
                 expires=expires,
                 user_id=self.session.user_id if self.session.user_changed else None,

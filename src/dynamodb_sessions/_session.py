@@ -8,6 +8,8 @@ included (`session["cart"].append(x)` needs no `mark_modified()`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import _serialization as json_codec
 from ._exceptions import SessionDataError, SessionError, SessionTooLargeError
 
@@ -24,20 +26,16 @@ else:
 MAX_USER_ID_BYTES = 1024
 
 
+@dataclass(frozen=True, slots=True)
 class Changes:
     """What a save must write: new JSON per key, removed keys, and what each held."""
 
-    __slots__ = ("expected", "remove", "set")
-
-    def __init__(
-        self, set: dict[str, str], remove: frozenset[str], expected: dict[str, str | None]
-    ) -> None:
-        self.set = set
-        self.remove = remove
-        self.expected = expected
+    changed: dict[str, str]
+    removed: frozenset[str]
+    expected: dict[str, str | None]
 
     def __bool__(self) -> bool:
-        return bool(self.set or self.remove)
+        return bool(self.changed or self.removed)
 
 
 class DynamoDBSessionDict(_Dict):

@@ -165,7 +165,7 @@ async def test_a_write_whose_answer_was_lost_is_retried_and_counted_once(
         )
         key = uuid.uuid4().hex * 2
         await store.create(key, data={"n": "0"}, expires=2**31)
-        await store.update(key, set={"n": "1"}, remove=(), expected={"n": "0"}, expires=2**31)
+        await store.update(key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=2**31)
         stored = await store.load(key)
         assert stored is not None
         assert dict(stored.data) == {"n": "1"}

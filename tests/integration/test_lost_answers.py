@@ -41,13 +41,17 @@ async def test_lost_answer_then_another_writer_is_still_a_success(
     await other.create(key, data={"n": "0"}, expires=FOREVER)
 
     def other_tab_writes(operation: str) -> None:
-        asyncio.run(other.update(key, set={"m": '"x"'}, remove=(), expected=None, expires=FOREVER))
+        asyncio.run(
+            other.update(key, changed={"m": '"x"'}, removed=(), expected=None, expires=FOREVER)
+        )
 
     with LossyProxy(
         server.endpoint_url, lose_once={"UpdateItem"}, on_lost=other_tab_writes
     ) as proxy:
         store = through(proxy, server, lean=lean)
-        await store.update(key, set={"n": "1"}, remove=(), expected={"n": "0"}, expires=FOREVER)
+        await store.update(
+            key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=FOREVER
+        )
         assert proxy.forwarded.count("UpdateItem") == 2
     stored = await other.load(key)
     assert stored is not None
@@ -65,7 +69,9 @@ async def test_a_write_whose_every_answer_is_lost_is_read_back(
     with LossyProxy(server.endpoint_url, lose_always={"PutItem", "UpdateItem"}) as proxy:
         store = through(proxy, server, lean=lean)
         await store.create(key, data={"n": "0"}, expires=FOREVER)
-        await store.update(key, set={"n": "1"}, remove=(), expected={"n": "0"}, expires=FOREVER)
+        await store.update(
+            key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=FOREVER
+        )
         assert proxy.forwarded.count("PutItem") == store.max_attempts
         assert proxy.forwarded.count("UpdateItem") == store.max_attempts
     stored = await direct(server).load(key)
@@ -86,7 +92,9 @@ async def test_a_write_that_did_not_land_is_never_reported_as_landed(
         with pytest.raises(SessionStoreUnavailableError):
             await store.create(uuid.uuid4().hex * 2, data={"n": "0"}, expires=FOREVER)
         with pytest.raises(SessionStoreUnavailableError):
-            await store.update(key, set={"n": "1"}, remove=(), expected={"n": "0"}, expires=FOREVER)
+            await store.update(
+                key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=FOREVER
+            )
         assert proxy.forwarded.count("GetItem") == 2  # one read-back per write, no more
     stored = await other.load(key)
     assert stored is not None
@@ -98,7 +106,7 @@ async def test_the_write_history_stays_short(dynalite_server: LocalServer) -> No
     store = direct(dynalite_server)
     await store.create(key, data={"n": "0"}, expires=FOREVER)
     for n in range(10):
-        await store.update(key, set={"n": str(n)}, remove=(), expected=None, expires=FOREVER)
+        await store.update(key, changed={"n": str(n)}, removed=(), expected=None, expires=FOREVER)
     item = store.client.get_item(TableName=store.table_name, Key={"session_id": {"S": key}})
     tokens = [name for name in item["Item"] if name.startswith("wid")]
     assert sorted(tokens) == ["wid", "wid1", "wid2", "wid3", "wid4", "wid5"]

@@ -48,7 +48,7 @@ async def test_update_writes_only_the_given_keys(any_store: Store, clock: Clock)
     key = new_key()
     await any_store.create(key, data={"a": "1", "b": "2", "c": "3"}, expires=int(clock()) + 60)
     await any_store.update(
-        key, set={"a": "10", "d": "4"}, remove={"c"}, expected=None, expires=int(clock()) + 120
+        key, changed={"a": "10", "d": "4"}, removed={"c"}, expected=None, expires=int(clock()) + 120
     )
     stored = await any_store.load(key)
     assert stored is not None
@@ -60,8 +60,12 @@ async def test_two_updates_of_different_keys_both_persist(any_store: Store, cloc
     key = new_key()
     await any_store.create(key, data={"x": "0"}, expires=int(clock()) + 60)
     expires = int(clock()) + 60
-    await any_store.update(key, set={"a": "1"}, remove=(), expected={"a": None}, expires=expires)
-    await any_store.update(key, set={"b": "2"}, remove=(), expected={"b": None}, expires=expires)
+    await any_store.update(
+        key, changed={"a": "1"}, removed=(), expected={"a": None}, expires=expires
+    )
+    await any_store.update(
+        key, changed={"b": "2"}, removed=(), expected={"b": None}, expires=expires
+    )
     stored = await any_store.load(key)
     assert stored is not None
     assert dict(stored.data) == {"x": "0", "a": "1", "b": "2"}
@@ -73,12 +77,14 @@ async def test_update_with_stale_expectation_conflicts_and_writes_nothing(
     key = new_key()
     expires = int(clock()) + 60
     await any_store.create(key, data={"n": "1", "other": "1"}, expires=expires)
-    await any_store.update(key, set={"n": "2"}, remove=(), expected={"n": "1"}, expires=expires)
+    await any_store.update(
+        key, changed={"n": "2"}, removed=(), expected={"n": "1"}, expires=expires
+    )
     with pytest.raises(SessionConflictError) as caught:
         await any_store.update(
             key,
-            set={"n": "2", "other": "9"},
-            remove=(),
+            changed={"n": "2", "other": "9"},
+            removed=(),
             expected={"n": "1", "other": "1"},
             expires=expires,
         )
@@ -96,7 +102,7 @@ async def test_update_expecting_absence_conflicts_when_key_exists(
     await any_store.create(key, data={"k": '"v"'}, expires=int(clock()) + 60)
     with pytest.raises(SessionConflictError) as caught:
         await any_store.update(
-            key, set={"k": '"w"'}, remove=(), expected={"k": None}, expires=int(clock()) + 60
+            key, changed={"k": '"w"'}, removed=(), expected={"k": None}, expires=int(clock()) + 60
         )
     assert caught.value.keys == {"k"}
 
@@ -106,7 +112,7 @@ async def test_update_never_resurrects_a_deleted_session(any_store: Store, clock
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
     await any_store.delete(key)
     with pytest.raises(SessionConflictError) as caught:
-        await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=9**9)
+        await any_store.update(key, changed={"a": "2"}, removed=(), expected=None, expires=9**9)
     assert caught.value.gone
     assert await any_store.load(key) is None
 
@@ -117,7 +123,7 @@ async def test_update_never_resurrects_an_expired_session(any_store: Store, cloc
     clock.advance(5)
     with pytest.raises(SessionConflictError) as caught:
         await any_store.update(
-            key, set={"a": "2"}, remove=(), expected=None, expires=int(clock()) + 60
+            key, changed={"a": "2"}, removed=(), expected=None, expires=int(clock()) + 60
         )
     assert caught.value.gone
     assert await any_store.load(key) is None
@@ -154,7 +160,7 @@ async def test_keys_with_dots_spaces_and_reserved_words(any_store: Store, clock:
     odd = {"a.b": "1", "with space": "2", "ttl": "3", "#x": "4", ":v0": "5", "data": "6"}
     await any_store.create(key, data={}, expires=int(clock()) + 60)
     await any_store.update(
-        key, set=odd, remove=(), expected=dict.fromkeys(odd), expires=int(clock()) + 60
+        key, changed=odd, removed=(), expected=dict.fromkeys(odd), expires=int(clock()) + 60
     )
     stored = await any_store.load(key)
     assert stored is not None
@@ -198,7 +204,7 @@ async def test_a_tombstone_refuses_every_write(any_store: Store, clock: Clock) -
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
     await rotate(any_store, key, new_key(), clock, version=1)
     with pytest.raises(SessionConflictError) as update:
-        await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=2**31)
+        await any_store.update(key, changed={"a": "2"}, removed=(), expected=None, expires=2**31)
     with pytest.raises(SessionConflictError) as delete:
         await any_store.delete(key)
     with pytest.raises(SessionConflictError) as again:
@@ -216,7 +222,7 @@ async def test_rotate_refuses_a_changed_or_ended_session_and_creates_nothing(
 ) -> None:
     key, new = new_key(), new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
-    await any_store.update(key, set={"b": "2"}, remove=(), expected=None, expires=2**31)
+    await any_store.update(key, changed={"b": "2"}, removed=(), expected=None, expires=2**31)
     with pytest.raises(SessionConflictError) as changed:
         await rotate(any_store, key, new, clock, version=1)  # loaded before the update
     assert not changed.value.gone
@@ -236,11 +242,11 @@ async def test_a_refresh_of_the_expiry_alone_keeps_the_version(
 ) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
-    await any_store.update(key, set={}, remove=(), expected=None, expires=int(clock()) + 90)
+    await any_store.update(key, changed={}, removed=(), expected=None, expires=int(clock()) + 90)
     refreshed = await any_store.load(key)
     assert refreshed is not None
     assert refreshed.version == 1
-    await any_store.update(key, set={"a": "2"}, remove=(), expected=None, expires=2**31)
+    await any_store.update(key, changed={"a": "2"}, removed=(), expected=None, expires=2**31)
     written = await any_store.load(key)
     assert written is not None
     assert written.version == 2

@@ -85,8 +85,8 @@ async def test_update_binds_and_none_leaves_the_binding(store: Store, clock: Clo
     expires = int(clock()) + 60
     await store.create(key, data={"a": "1"}, expires=expires)
     assert (await store.load(key)).user_id is None  # type: ignore[union-attr]
-    await store.update(key, set={}, remove=(), expected=None, expires=expires, user_id=user)
-    await store.update(key, set={"a": "2"}, remove=(), expected=None, expires=expires)
+    await store.update(key, changed={}, removed=(), expected=None, expires=expires, user_id=user)
+    await store.update(key, changed={"a": "2"}, removed=(), expected=None, expires=expires)
     stored = await store.load(key)
     assert stored is not None
     assert (stored.user_id, dict(stored.data)) == (user, {"a": "2"})
@@ -117,7 +117,7 @@ async def test_revoke_ends_every_session_of_the_user_only(store: Store, clock: C
     assert await store.load(bobs) is not None
     assert await store.revoke_user_sessions(ann) == 0
     with pytest.raises(SessionConflictError) as caught:  # a revoked session never comes back
-        await store.update(first, set={"u": "2"}, remove=(), expected=None, expires=9**9)
+        await store.update(first, changed={"u": "2"}, removed=(), expected=None, expires=9**9)
     assert caught.value.gone
 
 
@@ -126,7 +126,7 @@ async def test_a_rebound_session_belongs_to_its_new_user(store: Store, clock: Cl
     ann, bob, key = new_user(), new_user(), new_key()
     expires = int(clock()) + 60
     await store.create(key, data={}, expires=expires, user_id=ann)
-    await store.update(key, set={}, remove=(), expected=None, expires=expires, user_id=bob)
+    await store.update(key, changed={}, removed=(), expected=None, expires=expires, user_id=bob)
     assert await store.list_user_sessions(ann) == []
     assert await store.revoke_user_sessions(ann) == 0
     assert await store.list_user_sessions(bob) == [key]

@@ -78,7 +78,7 @@ async def test_item_size_validation_error_is_too_large_so_413(
     write = (
         store.create("k", data={"a": "1"}, expires=1)
         if operation == "put_item"
-        else store.update("k", set={"a": "1"}, remove=(), expected=None, expires=1)
+        else store.update("k", changed={"a": "1"}, removed=(), expected=None, expires=1)
     )
     with pytest.raises(SessionTooLargeError, match=message) as caught:
         await write

@@ -72,15 +72,20 @@ class CountingStore(MemoryStore):
         self,
         key: str,
         *,
-        set: Mapping[str, str],
-        remove: Collection[str],
+        changed: Mapping[str, str],
+        removed: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
     ) -> None:
         self.calls.append(("update", key))
         await super().update(
-            key, set=set, remove=remove, expected=expected, expires=expires, user_id=user_id
+            key,
+            changed=changed,
+            removed=removed,
+            expected=expected,
+            expires=expires,
+            user_id=user_id,
         )
 
     async def delete(self, key: str) -> None:

@@ -43,7 +43,7 @@ async def test_an_update_that_grows_a_session_evicts_others() -> None:
     store = MemoryStore(max_bytes=1000, clock=lambda: 1000.0)
     await store.create("a", data={"k": text(99)}, expires=2000)
     await store.create("b", data={"k": text(99)}, expires=2000)
-    await store.update("b", set={"big": text(800)}, remove=(), expected=None, expires=2000)
+    await store.update("b", changed={"big": text(800)}, removed=(), expected=None, expires=2000)
     assert await store.load("a") is None
     stored = await store.load("b")
     assert stored is not None
@@ -53,7 +53,7 @@ async def test_an_update_that_grows_a_session_evicts_others() -> None:
 async def test_the_byte_budget_counts_utf8_bytes_and_frees_removed_values() -> None:
     store = MemoryStore(max_bytes=1000, clock=lambda: 1000.0)
     await store.create("a", data={"k": "\u00e9" * 300}, expires=2000)  # 601 bytes in UTF-8
-    await store.update("a", set={}, remove={"k"}, expected=None, expires=2000)
+    await store.update("a", changed={}, removed={"k"}, expected=None, expires=2000)
     await store.create("b", data={"k": text(599)}, expires=2000)
     assert await store.load("a") is not None  # the removed value no longer counts
     await store.create("c", data={"k": "\u00e9" * 300}, expires=2000)
@@ -76,7 +76,7 @@ async def test_a_session_larger_than_the_whole_budget_is_refused_and_nothing_cha
     with pytest.raises(SessionTooLargeError, match="max_bytes"):
         await store.create("b", data={"k": text(1000)}, expires=2000)
     with pytest.raises(SessionTooLargeError, match="max_bytes"):
-        await store.update("a", set={"k": text(1000)}, remove=(), expected=None, expires=2000)
+        await store.update("a", changed={"k": text(1000)}, removed=(), expected=None, expires=2000)
     stored = await store.load("a")
     assert stored is not None
     assert dict(stored.data) == {"k": text(99)}

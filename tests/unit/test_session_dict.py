@@ -65,8 +65,8 @@ def test_changes_lists_only_changed_and_removed_keys_with_what_they_held() -> No
     del session["c"]
     session["d"] = None
     changes = session.changes()
-    assert changes.set == {"a": "2", "d": "null"}
-    assert changes.remove == {"c"}
+    assert changes.changed == {"a": "2", "d": "null"}
+    assert changes.removed == {"c"}
     assert changes.expected == {"a": "1", "d": None, "c": '"x"'}
 
 
@@ -75,7 +75,7 @@ def test_nested_change_is_detected_without_mark_modified() -> None:
     session["cart"].append("pear")
     session["prefs"]["theme"] = "light"
     assert not session.modified  # Starlette would lose these
-    assert session.changes().set == {"cart": '["apple","pear"]', "prefs": '{"theme":"light"}'}
+    assert session.changes().changed == {"cart": '["apple","pear"]', "prefs": '{"theme":"light"}'}
 
 
 def test_setting_an_equal_value_is_not_a_change() -> None:
@@ -181,7 +181,7 @@ def nested(depth: int) -> Any:
 def test_nesting_up_to_the_documented_limit_round_trips() -> None:
     session = loaded()
     session["deep"] = nested(MAX_DEPTH)
-    assert json.loads(session.changes().set["deep"]) == nested(MAX_DEPTH)
+    assert json.loads(session.changes().changed["deep"]) == nested(MAX_DEPTH)
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 990, 5000])
@@ -229,7 +229,7 @@ def test_what_is_accepted_reads_back_equal() -> None:
     value = {"a": [1, 2.5, None, True, "é\u2028"], "b": {"c": {}}, "": -0.0}
     session = loaded()
     session["x"] = value
-    text = session.changes().set["x"]
+    text = session.changes().changed["x"]
     assert DynamoDBSessionDict({"x": text})["x"] == value
 
 

@@ -74,8 +74,8 @@ class MemoryStore:
         self,
         key: str,
         *,
-        set: Mapping[str, str],
-        remove: Collection[str],
+        changed: Mapping[str, str],
+        removed: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
@@ -86,16 +86,16 @@ class MemoryStore:
             clashes = [k for k, text in expected.items() if current.data.get(k) != text]
             if clashes:
                 raise SessionConflictError(clashes)
-        data = {k: v for k, v in current.data.items() if k not in remove}
-        data.update(set)
-        changed = bool(set or remove or user_id)
+        data = {k: v for k, v in current.data.items() if k not in removed}
+        data.update(changed)
+        changed_anything = bool(changed or removed or user_id)
         self._put(
             key,
             StoredSession(
                 data,
                 expires,
                 current.created,
-                current.version + changed,
+                current.version + changed_anything,
                 user_id or current.user_id,
             ),
         )

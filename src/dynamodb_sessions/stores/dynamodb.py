@@ -278,20 +278,20 @@ class DynamoDBStore:
         self,
         key: str,
         *,
-        set: Mapping[str, str],
-        remove: Collection[str],
+        changed: Mapping[str, str],
+        removed: Collection[str],
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
     ) -> None:
         """Write only the changed map entries, conditioned on what they held when loaded."""
-        if len(set) + len(remove) > MAX_KEYS_PER_UPDATE:
+        if len(changed) + len(removed) > MAX_KEYS_PER_UPDATE:
             # Not split into several calls: a later call could fail its conditions after
             # an earlier one landed, leaving half of this request's changes stored.
-            raise SessionTooManyChangesError(len(set) + len(remove), MAX_KEYS_PER_UPDATE)
+            raise SessionTooManyChangesError(len(changed) + len(removed), MAX_KEYS_PER_UPDATE)
         token = _write_token()
         request = _UpdateBuilder(int(self.clock()), expires, token).build(
-            set, remove, expected, user_id
+            changed, removed, expected, user_id
         )
         try:
             await self._call("update_item", TableName=self.table_name, Key=_key(key), **request)
@@ -587,19 +587,19 @@ class _UpdateBuilder:
 
     def build(
         self,
-        set: Mapping[str, str],
-        remove: Collection[str],
+        changed: Mapping[str, str],
+        removed: Collection[str],
         expected: Mapping[str, str | None] | None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
         sets = ["#ttl = :ttl", "wid = :wid", *_SHIFT_TOKENS]
-        sets += [f"{self._name(k)} = {self._value(v)}" for k, v in set.items()]
+        sets += [f"{self._name(k)} = {self._value(v)}" for k, v in changed.items()]
         if user_id is not None:
             sets.append(f"user_id = {self._value(user_id)}")
         expression = "SET " + ", ".join(sets)
-        if remove:
-            expression += " REMOVE " + ", ".join(self._name(k) for k in remove)
-        if set or remove or user_id is not None:
+        if removed:
+            expression += " REMOVE " + ", ".join(self._name(k) for k in removed)
+        if changed or removed or user_id is not None:
             # A refresh of the expiry alone must not make a concurrent `rotate` fail.
             expression += " ADD ver :one"
         else:
