@@ -15,7 +15,7 @@ from types_boto3_dynamodb.client import DynamoDBClient
 
 from devservers import dynamodb as servers
 from dynamodb_sessions import DynamoDBStore, MemoryStore
-from dynamodb_sessions._table import create_table
+from dynamodb_sessions.cli._table import create_table
 
 SERVER_KINDS: tuple[servers.ServerKind, ...] = ("moto", "dynalite")
 

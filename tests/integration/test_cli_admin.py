@@ -303,7 +303,7 @@ def test_sweep_deletes_only_the_expired_sessions(
 
 
 def test_sweep_keeps_a_session_refreshed_while_it_runs(moto_server: LocalServer) -> None:
-    from dynamodb_sessions._maintenance import sweep
+    from dynamodb_sessions.cli._maintenance import sweep
 
     name = new_table()
     on(moto_server, "create-table", "--table-name", name)

@@ -24,7 +24,7 @@ from dynamodb_sessions import (
     SessionDataError,
     SessionStoreError,
 )
-from dynamodb_sessions._table import create_table
+from dynamodb_sessions.cli._table import create_table
 from tests.conftest import Clock, RequestCounter, make_client, sessions_table
 
 Store = DynamoDBStore | MemoryStore

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from types_boto3_dynamodb.client import DynamoDBClient
 
-    from .._maintenance import Stats, SweepResult
+    from ._maintenance import Stats, SweepResult
     from ..stores.dynamodb import DynamoDBStore
 
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _client(args: argparse.Namespace) -> DynamoDBClient:
-    from .._table import build_client
+    from ._table import build_client
 
     return build_client(region_name=args.region, endpoint_url=args.endpoint_url)
 
@@ -45,7 +45,7 @@ def _command_line(args: argparse.Namespace, command: str) -> str:
 
 
 def _create_table(args: argparse.Namespace) -> int:
-    from .._table import create_table
+    from ._table import create_table
 
     create_table(
         _client(args), args.table_name, with_user_index=args.with_user_index, say=_say
@@ -54,7 +54,7 @@ def _create_table(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .._check import WRONG, check_table, render
+    from ._check import WRONG, check_table, render
 
     rows = check_table(
         _client(args),
@@ -75,7 +75,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _iam_policy(args: argparse.Namespace) -> int:
-    from .._iam import policy, render
+    from ._iam import policy, render
 
     region = args.region or "*"
     document = policy(
@@ -96,7 +96,7 @@ def _iam_policy(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .._maintenance import sweep
+    from ._maintenance import sweep
 
     client = _client(args)
     total = _approximate_count(client, args.table_name)
@@ -123,7 +123,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from .._maintenance import SIZE_BUCKETS, human_size, stats
+    from ._maintenance import SIZE_BUCKETS, human_size, stats
 
     client = _client(args)
     table = client.describe_table(TableName=args.table_name)["Table"]

@@ -15,7 +15,7 @@ from ._table import (
     ttl_status,
     user_index_of,
 )
-from .stores.dynamodb import USER_INDEX
+from ..stores.dynamodb import USER_INDEX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
