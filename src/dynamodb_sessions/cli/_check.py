@@ -7,6 +7,7 @@ be checked, such as TTL on dynalite, which has no TTL API; it doesn't fail).
 
 from __future__ import annotations
 
+from ..stores.dynamodb import USER_INDEX
 from ._table import (
     PARTITION_KEY,
     TTL_ATTRIBUTE,
@@ -15,7 +16,6 @@ from ._table import (
     ttl_status,
     user_index_of,
 )
-from ..stores.dynamodb import USER_INDEX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

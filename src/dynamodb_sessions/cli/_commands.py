@@ -11,8 +11,8 @@ if TYPE_CHECKING:
 
     from types_boto3_dynamodb.client import DynamoDBClient
 
-    from ._maintenance import Stats, SweepResult
     from ..stores.dynamodb import DynamoDBStore
+    from ._maintenance import Stats, SweepResult
 
 
 def run(args: argparse.Namespace) -> int:
