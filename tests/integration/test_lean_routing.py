@@ -78,7 +78,7 @@ async def use(store: DynamoDBStore) -> None:
 
 def assert_path(store: DynamoDBStore, lean: bool) -> None:
     """The store really used the path the test names (no silent fallback)."""
-    assert (store._lean is not None) is lean
+    assert (store.lean is not None) is lean
 
 
 # --- TLS -------------------------------------------------------------------------
@@ -361,12 +361,10 @@ async def test_a_deadline_stops_retrying() -> None:
             max_attempts=10,
         )
         store.client  # noqa: B018 - builds the client and the lean caller
-        assert store._lean is not None
+        assert store.lean is not None
         started = time.monotonic()
         with pytest.raises(ClientError, match="Throttling"):
-            store._lean.call(
-                "GetItem", {"TableName": "sessions", "Key": {}}, deadline=started + 0.3
-            )
+            store.lean.call("GetItem", {"TableName": "sessions", "Key": {}}, deadline=started + 0.3)
         assert time.monotonic() - started < 0.3 + 0.5
         assert 1 <= throttled.requests < 10
 
@@ -381,12 +379,10 @@ async def test_a_deadline_shortens_the_read_timeout() -> None:
             "sessions", endpoint_url=hole.endpoint_url, region_name="us-east-1", read_timeout=5
         )
         store.client  # noqa: B018
-        assert store._lean is not None
+        assert store.lean is not None
         started = time.monotonic()
         with pytest.raises(ReadTimeoutError):
-            store._lean.call(
-                "GetItem", {"TableName": "sessions", "Key": {}}, deadline=started + 0.4
-            )
+            store.lean.call("GetItem", {"TableName": "sessions", "Key": {}}, deadline=started + 0.4)
         assert time.monotonic() - started < 0.4 + 0.5
 
 
@@ -404,7 +400,7 @@ async def test_lean_steps_aside_for_what_it_cannot_send_like_boto3(
     with contextlib.suppress(SessionStoreError):
         await store.ping()
     assert store.client is not None
-    assert store._lean is None
+    assert store.lean is None
 
 
 async def test_lean_steps_aside_for_adaptive_retries(moto_server: LocalServer) -> None:
@@ -415,4 +411,4 @@ async def test_lean_steps_aside_for_adaptive_retries(moto_server: LocalServer) -
         config=Config(retries={"mode": "adaptive"}),
     )
     await use(store)
-    assert store._lean is None
+    assert store.lean is None

@@ -405,7 +405,7 @@ async def test_a_sign_in_whose_answers_come_late_still_completes(store: DynamoDB
     browser = Browser(app)
     await browser.send("POST", "/write/cart?value=apple")
     before = browser.cookie
-    real = store._invoke
+    real = store._call.send
 
     def late(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         result = real(operation, kwargs)  # DynamoDB applies the write...
@@ -413,11 +413,11 @@ async def test_a_sign_in_whose_answers_come_late_still_completes(store: DynamoDB
             time.sleep(1.5)  # ...and its answer arrives after the request's deadline
         return result
 
-    store._invoke = late  # type: ignore[method-assign]
+    store._call.send = late  # type: ignore[method-assign]
     try:
         signed_in = await browser.send("POST", "/login")
     finally:
-        store._invoke = real  # type: ignore[method-assign]
+        store._call.send = real  # type: ignore[method-assign]
     assert signed_in.status_code == 200
     assert browser.cookie != before
     assert (await browser.send("GET", "/read")).json() == {"cart": "apple", "user": "ann"}

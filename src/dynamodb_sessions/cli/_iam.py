@@ -9,7 +9,7 @@ policy covers every CLI command, and is for whoever runs it, not for the app.
 
 from __future__ import annotations
 
-from ..stores.dynamodb import USER_INDEX
+from ..stores._item import USER_INDEX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from ..stores.dynamodb import USER_INDEX
+from ..stores._item import USER_INDEX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,0 +1,290 @@
+"""How DynamoDBStore reaches DynamoDB: one boto3 client built on first use, the
+lean caller when it can send exactly as that client would, worker threads on a
+limiter of the store's own, and botocore's errors mapped to ours in one function.
+
+boto3 is imported only when the client is built, so importing this module costs a
+Lambda cold start nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
+from anyio.to_thread import run_sync
+
+from .._exceptions import (
+    SessionAccessDeniedError,
+    SessionStoreConfigError,
+    SessionStoreError,
+    SessionStoreUnavailableError,
+    SessionTableNotFoundError,
+    SessionTooLargeError,
+)
+from .._serialization import ITEM_LIMIT
+from ._deadline import store_deadline
+from ._item import USER_INDEX
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import boto3
+    from botocore.config import Config
+    from types_boto3_dynamodb.client import DynamoDBClient
+
+    from ._lean import LeanDynamoDB
+
+logger = logging.getLogger("dynamodb_sessions")
+
+# Error codes that mean "try later", after the client's own retries.
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    }
+)
+DENIED_CODES = frozenset(
+    {
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "MissingAuthenticationTokenException",
+    }
+)
+
+
+class ConditionFailed(Exception):
+    """A conditional write was refused; the store decides what it means."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """What the store's own boto3 client is built with."""
+
+    region_name: str | None
+    endpoint_url: str | None
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    max_pool_connections: int
+    verify: bool | str | None
+    config: Config | None
+
+
+class DynamoDBCalls:
+    """Runs DynamoDB operations by name for one table, in worker threads."""
+
+    def __init__(
+        self,
+        table_name: str,
+        settings: ClientSettings,
+        *,
+        client: DynamoDBClient | None,
+        lean: bool,
+    ) -> None:
+        self.table_name = table_name
+        self.settings = settings
+        self._client = client
+        self._lean_wanted = lean and client is None
+        #: The lean caller, once the client is built and if it can be used.
+        self.lean: LeanDynamoDB | None = None
+        self._missing_region = False
+        self._client_lock = threading.Lock()
+        # Threads still running calls whose caller gave up (see `__call__`) keep
+        # their place here, so that at most `max_pool_connections` calls run at once.
+        self._in_flight = threading.BoundedSemaphore(settings.max_pool_connections)
+        self._limiters: RunVar[CapacityLimiter] = RunVar(f"dynamodb_sessions.limiter.{id(self)}")
+
+    @property
+    def client(self) -> DynamoDBClient:
+        """The boto3 client, built on first use (thread-safe)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client, self.lean = self._build()
+        return self._client
+
+    async def __call__(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """Run `operation` ("get_item"...); raise this library's errors."""
+        try:
+            # boto3 blocks: run it in a worker thread, and build the client there
+            # too, since that takes tens of milliseconds. The threads are counted
+            # against this store's own limiter, not anyio's default one that the
+            # app's sync endpoints share, so a stalled DynamoDB can't starve them.
+            # A caller's deadline (the middleware's `store_timeout`) abandons the
+            # thread, which ends on its own (the lean caller stops at that
+            # deadline); until it does it keeps its place in `_in_flight`.
+            result: dict[str, Any] = await run_sync(
+                self._invoke, operation, kwargs, abandon_on_cancel=True, limiter=self._limiter()
+            )
+        except Exception as exc:
+            mapped = map_error(exc, self.table_name)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return result
+
+    def _limiter(self) -> CapacityLimiter:
+        # One limiter per event loop: a store may serve several loops over its life
+        # (each Starlette TestClient runs its own), and a limiter belongs to one.
+        try:
+            return self._limiters.get()
+        except LookupError:
+            limiter = CapacityLimiter(self.settings.max_pool_connections)
+            self._limiters.set(limiter)
+            return limiter
+
+    def _invoke(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not self._in_flight.acquire(blocking=False):
+            raise SessionStoreUnavailableError(
+                f"{self.settings.max_pool_connections} DynamoDB calls are still in flight "
+                "(DynamoDB is slow or unreachable); not starting another"
+            )
+        try:
+            return self.send(operation, kwargs)
+        finally:
+            self._in_flight.release()
+
+    def send(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """One operation, in this thread: through the lean caller if it can."""
+        client = self.client
+        if self.lean is not None:
+            from ._lean import LeanUnsupported  # loaded with the client
+
+            try:
+                # "get_item" -> "GetItem": the wire name of the operation.
+                wire_name = operation.title().replace("_", "")
+                return self.lean.call(wire_name, kwargs, deadline=store_deadline.get())
+            except LeanUnsupported as reason:
+                self._step_aside(reason)
+        result: dict[str, Any] = getattr(client, operation)(**kwargs)
+        return result
+
+    def _build(self) -> tuple[DynamoDBClient, LeanDynamoDB | None]:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import NoRegionError
+
+        from ._lean import reject_non_json_answers
+
+        if self._missing_region:
+            raise _no_region()  # found at the first use; building again can't help
+        settings, session = self.settings, boto3.session.Session()
+        config = Config(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+            max_pool_connections=settings.max_pool_connections,
+        )
+        try:
+            client = session.client(
+                "dynamodb",
+                region_name=self._region(session),
+                endpoint_url=settings.endpoint_url,
+                verify=settings.verify,
+                config=config if settings.config is None else config.merge(settings.config),
+            )
+        except NoRegionError:
+            self._missing_region = True
+            raise _no_region() from None
+        reject_non_json_answers(client)
+        return client, self._lean_caller(client, session) if self._lean_wanted else None
+
+    def _region(self, session: boto3.session.Session) -> str | None:
+        # botocore reads AWS_DEFAULT_REGION and the profile, but not AWS_REGION,
+        # the one Lambda sets (with AWS_DEFAULT_REGION) and most users know.
+        region = self.settings.region_name or session.region_name
+        return region or os.environ.get("AWS_REGION") or None
+
+    def _lean_caller(
+        self, client: DynamoDBClient, session: boto3.session.Session
+    ) -> LeanDynamoDB | None:
+        from botocore.exceptions import NoCredentialsError
+
+        from ._lean import LeanDynamoDB, LeanUnsupported
+
+        credentials = session.get_credentials()
+        if credentials is None:
+            raise NoCredentialsError()
+        try:
+            return LeanDynamoDB(client, credentials)
+        except LeanUnsupported as reason:
+            self._step_aside(reason)
+            return None
+
+    def _step_aside(self, reason: Exception) -> None:
+        """Send this store's calls through the boto3 client from now on."""
+        self.lean = None
+        logger.debug("DynamoDBStore(%r): calls go through boto3: %s", self.table_name, reason)
+
+
+def map_error(exc: BaseException, table_name: str) -> Exception | None:
+    """This library's error for one of botocore's, switching on the error code, or
+    None for an error that is not botocore's. The one place they are mapped."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return _map_code(error.get("Code", ""), error.get("Message", ""), status, table_name)
+    if isinstance(exc, NoCredentialsError):
+        return SessionAccessDeniedError(table_name, "no AWS credentials were found")
+    if isinstance(exc, BotoCoreError):
+        return SessionStoreUnavailableError(f"DynamoDB could not be reached ({exc})")
+    return None
+
+
+def _map_code(code: str, message: str, status: int, table_name: str) -> Exception:
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed()
+    if code == "ResourceNotFoundException":
+        return SessionTableNotFoundError(table_name)
+    if code in DENIED_CODES:
+        return SessionAccessDeniedError(table_name, f"{code}: {message}")
+    if code in UNAVAILABLE_CODES or status >= 500:
+        return SessionStoreUnavailableError(
+            f"DynamoDB is unavailable after retries ({code}: {message})"
+        )
+    if code == "ValidationException" and "specified index" in message:
+        return missing_index(table_name)
+    if code == "ValidationException" and "size" in message.lower():
+        detail = f"DynamoDB refused the session as too large ({message})"
+        return SessionTooLargeError(None, ITEM_LIMIT, None, detail=detail)
+    return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
+
+
+def missing_index(table_name: str) -> SessionStoreError:
+    """The error for a table without the user index, naming the command that adds it."""
+    return SessionStoreError(
+        f"DynamoDB table {table_name!r} has no {USER_INDEX!r} index. Add it with "
+        f"`dynamodb-sessions create-table --with-user-index --table-name {table_name}`"
+    )
+
+
+@contextmanager
+def fresh_deadline(seconds: float) -> Iterator[None]:
+    """Give the calls inside `seconds` of their own, whatever the request has left."""
+    reset = store_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        store_deadline.reset(reset)
+
+
+def _no_region() -> SessionStoreConfigError:
+    return SessionStoreConfigError(
+        "DynamoDBStore has no AWS region: pass DynamoDBStore(..., region_name='us-east-1') "
+        "or set AWS_REGION (or AWS_DEFAULT_REGION) to the table's region"
+    )
