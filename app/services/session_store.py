@@ -15,11 +15,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from app.config import Settings
-from dynamodb_sessions import DynamoDBStore, MemoryStore, SessionStoreError
+from dynamodb_sessions import DynamoDBStore, MemoryStore, SessionStoreError, UserSessionStore
 
 logger = logging.getLogger(__name__)
 
-SessionBackend = DynamoDBStore | MemoryStore
+SessionBackend = UserSessionStore  # what the app needs of a store: sessions and the user index
 
 _instance: SessionBackend | None = None
 _lock = threading.Lock()

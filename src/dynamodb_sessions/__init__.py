@@ -27,11 +27,7 @@ from ._exceptions import (
 )
 from ._middleware import DynamoDBSessionMiddleware
 from ._session import DynamoDBSessionDict
-from .stores import DynamoDBStore, MemoryStore, StoredSession
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .stores._base import SessionStore
+from .stores import DynamoDBStore, MemoryStore, SessionStore, StoredSession, UserSessionStore
 
 __version__ = "0.1.0"
 
@@ -54,14 +50,6 @@ __all__ = [
     "SessionTooLargeError",
     "SessionTooManyChangesError",
     "StoredSession",
+    "UserSessionStore",
     "__version__",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # The store Protocol imports `typing`; load it only when asked for (cold starts).
-    if name == "SessionStore":
-        from .stores._base import SessionStore
-
-        return SessionStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

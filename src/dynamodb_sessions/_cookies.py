@@ -8,9 +8,10 @@ start of `import dynamodb_sessions` small.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._exceptions import SessionConfigError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Literal

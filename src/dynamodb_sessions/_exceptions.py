@@ -22,7 +22,8 @@ A bad *cookie* is not an error: it yields a fresh empty session.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs a cold start ~15 ms; mypy still reads this block
+from typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from collections.abc import Collection
 

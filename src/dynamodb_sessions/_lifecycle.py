@@ -17,6 +17,8 @@ Three rules keep a browser's login safe from its own requests in flight:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ._cookies import new_session_id, store_key
 from ._exceptions import (
@@ -30,47 +32,33 @@ from ._logging import log_id, logger
 from ._session import Changes, DynamoDBSessionDict
 from .stores._deadline import store_deadline
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Mapping
-    from typing import Literal, TypeVar
 
     from ._cookies import SessionCookie
     from .stores._base import SessionStore
     from .stores._stored import StoredSession
 
-    ConflictPolicy = Literal["raise", "last_writer_wins"]
-    T = TypeVar("T")
+ConflictPolicy = Literal["raise", "last_writer_wins"]
+T = TypeVar("T")
 
 # How often a rotation is retried when other requests keep writing other keys.
 _ROTATE_ATTEMPTS = 3
 
 
+@dataclass(slots=True, kw_only=True)
 class Policy:
     """The middleware's settings that decide what a save does."""
 
-    def __init__(
-        self,
-        *,
-        cookie: SessionCookie,
-        store: SessionStore,
-        fallback_store: SessionStore | None,
-        idle_timeout: int,
-        absolute_lifetime: int | None,
-        refresh_interval: int,
-        on_conflict: ConflictPolicy,
-        rotation_grace: int = 60,
-        store_timeout: float = 3.0,
-    ) -> None:
-        self.cookie = cookie
-        self.store = store
-        self.fallback_store = fallback_store
-        self.idle_timeout = idle_timeout
-        self.absolute_lifetime = absolute_lifetime
-        self.refresh_interval = refresh_interval
-        self.on_conflict = on_conflict
-        self.rotation_grace = rotation_grace
-        self.store_timeout = store_timeout
+    cookie: SessionCookie
+    store: SessionStore
+    fallback_store: SessionStore | None
+    idle_timeout: int
+    absolute_lifetime: int | None
+    refresh_interval: int
+    on_conflict: ConflictPolicy
+    rotation_grace: int = 60
+    store_timeout: float = 3.0
 
 
 class SessionHandle:
@@ -141,9 +129,9 @@ class SessionHandle:
     def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
         fallback = self.policy.fallback_store
         if fallback is None or self.store is fallback:
-            logger().error("session store failed for session %s: %s", log_id(key), exc)
+            logger.error("session store failed for session %s: %s", log_id(key), exc)
             return False
-        logger().error(
+        logger.error(
             "session store failed for session %s (%s); DEGRADED to the fallback store: "
             "sessions now live in this process only",
             log_id(key),
@@ -266,7 +254,7 @@ class SessionHandle:
 
     async def _delete(self) -> None:
         await self._bounded(self.store.delete(self._key()))
-        logger().info("session %s ended", log_id(self.key))
+        logger.info("session %s ended", log_id(self.key))
 
     async def _refresh(self, expires: int) -> bool:
         """Push the sliding expiry out; best-effort, since the app asked for nothing."""
@@ -277,7 +265,7 @@ class SessionHandle:
                 )
             )
         except SessionError as exc:
-            logger().warning("session %s: expiry not refreshed: %s", log_id(self.key), exc)
+            logger.warning("session %s: expiry not refreshed: %s", log_id(self.key), exc)
             return False
         return True
 
@@ -308,7 +296,7 @@ class SessionHandle:
                 stored, data, user_id = await self._rebase(old_key, data)
                 continue
             self.session_id = session_id
-            logger().info("session %s got a new id %s", log_id(old_key), log_id(self.key))
+            logger.info("session %s got a new id %s", log_id(old_key), log_id(self.key))
             return self.policy.cookie.set_header(session_id)
         raise SessionConflictError(())
 
@@ -337,7 +325,7 @@ class SessionHandle:
         except SessionConflictError as exc:
             if exc.gone or self.policy.on_conflict == "raise":
                 raise
-            logger().warning(
+            logger.warning(
                 "session %s: keys %s were changed by another request; last writer wins",
                 log_id(self.key),
                 sorted(exc.keys),

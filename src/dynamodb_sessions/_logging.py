@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import logging
+import logging
 
-
-def logger() -> logging.Logger:
-    """The "dynamodb_sessions" logger; `logging` is imported on first use (cold start)."""
-    import logging
-
-    return logging.getLogger("dynamodb_sessions")
+#: The "dynamodb_sessions" logger.
+logger = logging.getLogger("dynamodb_sessions")
 
 
 def log_id(key: str | None) -> str:

@@ -6,6 +6,8 @@ propagation and runs the app in another task for no gain here.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._cookies import SessionCookie
 from ._exceptions import (
     SessionConfigError,
@@ -18,7 +20,6 @@ from ._exceptions import (
 from ._lifecycle import Policy, SessionHandle
 from ._logging import log_id, logger
 
-TYPE_CHECKING = False  # no `typing` at cold start; mypy still reads this block
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
 
@@ -190,7 +191,7 @@ class DynamoDBSessionMiddleware:
 
     async def _send_error(self, send: Send, handle: SessionHandle, exc: SessionError) -> None:
         status, text = _error_status(exc)
-        log = logger().warning if status < 500 else logger().error
+        log = logger.warning if status < 500 else logger.error
         log("session %s: answering %d: %s", log_id(handle.log_key), status, exc)
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
         if status == 503:
@@ -217,7 +218,7 @@ class DynamoDBSessionMiddleware:
         ):
             # A new id needs a new cookie, which a websocket can't send: moving the
             # session would strand the browser on a dead id.
-            logger().error(
+            logger.error(
                 "session %s: regenerate_id() or clear() with new data can't be saved "
                 "from a websocket (no cookie can be set); nothing was saved",
                 log_id(handle.log_key),
@@ -231,7 +232,7 @@ class DynamoDBSessionMiddleware:
             try:
                 await handle.save()
             except SessionError as exc:
-                logger().error(
+                logger.error(
                     "session %s: websocket changes not saved: %s", log_id(handle.log_key), exc
                 )
 

@@ -13,9 +13,10 @@ one exception: JSON has only lists, so they read back as lists.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._exceptions import SessionDataError, SessionSerializationError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
@@ -129,4 +130,6 @@ def entry_size(key: str, encoded: str) -> int:
 
 def user_id_size(user_id: str | None) -> int:
     """Bytes that binding `user_id` adds to the item (its attribute name and value)."""
+    # "user_id" is the attribute's name (stores/_item.py USER_ID, not imported here:
+    # the request path's codec stays free of the store package).
     return 0 if user_id is None else len("user_id") + len(user_id.encode())

@@ -9,18 +9,13 @@ included (`session["cart"].append(x)` needs no `mark_modified()`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import _serialization as json_codec
 from ._exceptions import SessionDataError, SessionError, SessionTooLargeError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
-
-    _Dict = dict[str, Any]
-else:
-    _Dict = dict  # no `typing` import at cold start
 
 # A DynamoDB index partition key may hold up to 2048 bytes; stay well inside it.
 MAX_USER_ID_BYTES = 1024
@@ -38,7 +33,7 @@ class Changes:
         return bool(self.changed or self.removed)
 
 
-class DynamoDBSessionDict(_Dict):
+class DynamoDBSessionDict(dict[str, Any]):
     """The session of one request: a dict of JSON-serializable values.
 
     Values are checked when set: a value JSON can't encode raises

@@ -28,6 +28,7 @@ def test_export_list_is_pinned() -> None:
         "SessionTooLargeError",
         "SessionTooManyChangesError",
         "StoredSession",
+        "UserSessionStore",
         "__version__",
     ]
     for name in dynamodb_sessions.__all__:
@@ -50,6 +51,7 @@ def test_import_loads_no_aws_sdk() -> None:
 
 
 def test_memory_store_follows_the_session_store_protocol() -> None:
-    from dynamodb_sessions import MemoryStore, SessionStore
+    from dynamodb_sessions import MemoryStore, SessionStore, UserSessionStore
 
     assert isinstance(MemoryStore(), SessionStore)
+    assert isinstance(MemoryStore(), UserSessionStore)

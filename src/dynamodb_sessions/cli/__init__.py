@@ -9,8 +9,8 @@ import argparse
 import os
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 

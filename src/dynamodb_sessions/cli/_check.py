@@ -7,17 +7,11 @@ be checked, such as TTL on dynalite, which has no TTL API; it doesn't fail).
 
 from __future__ import annotations
 
-from ..stores._item import USER_INDEX
-from ._table import (
-    PARTITION_KEY,
-    TTL_ATTRIBUTE,
-    USER_ATTRIBUTE,
-    describe,
-    ttl_status,
-    user_index_of,
-)
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
+from ..stores._item import PARTITION_KEY, TTL, USER_ID, USER_INDEX
+from ._table import describe, ttl_status, user_index_of
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from typing import Any
@@ -101,11 +95,11 @@ def _ttl(client: DynamoDBClient, table_name: str, create_command: str) -> Row:
         )  # fmt: skip
     status, attribute = current
     found = f"{status} on `{attribute}`" if attribute else status
-    if status in ("ENABLED", "ENABLING") and attribute == TTL_ATTRIBUTE:
+    if status in ("ENABLED", "ENABLING") and attribute == TTL:
         return Row("TTL", OK, found)
     if status in ("ENABLED", "ENABLING", "DISABLING"):
         fix = (
-            f"TTL must be on `{TTL_ATTRIBUTE}`: disable it (aws dynamodb update-time-to-live), "
+            f"TTL must be on `{TTL}`: disable it (aws dynamodb update-time-to-live), "
             f"then run `{create_command}` (AWS allows one TTL change per hour)"
         )
     else:
@@ -124,9 +118,9 @@ def _user_index(table: Mapping[str, Any], wanted: bool, create_command: str) -> 
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
     projection = index["Projection"]["ProjectionType"]
     status = index.get("IndexStatus", "ACTIVE")
-    key = f"{USER_ATTRIBUTE} ({types.get(USER_ATTRIBUTE, '?')})"
+    key = f"{USER_ID} ({types.get(USER_ID, '?')})"
     found = f"{USER_INDEX}: {key}, {projection}, {status}"
-    if keys != [(USER_ATTRIBUTE, "HASH")] or types.get(USER_ATTRIBUTE) != "S":
+    if keys != [(USER_ID, "HASH")] or types.get(USER_ID) != "S":
         return Row("user index", WRONG, found,
                    f"delete the index (aws dynamodb update-table), then {add}")  # fmt: skip
     if projection != "KEYS_ONLY":

@@ -9,9 +9,10 @@ policy covers every CLI command, and is for whoever runs it, not for the app.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..stores._item import USER_INDEX
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Literal
 

@@ -8,8 +8,10 @@ library itself never scans.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False
+from ..stores._item import PARTITION_KEY, ROTATED, TTL, TTL_NAME, USER_ID
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from typing import Any
@@ -63,12 +65,12 @@ def sweep(
     result = SweepResult()
     pages = scan_pages(
         client, table_name, page_size=page_size,
-        ProjectionExpression="session_id, #ttl", ExpressionAttributeNames={"#ttl": "ttl"},
+        ProjectionExpression=f"{PARTITION_KEY}, #ttl", ExpressionAttributeNames=TTL_NAME,
     )  # fmt: skip
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for page in pages:
             cutoff = int(now())
-            expired = [i for i in page if "ttl" in i and int(i["ttl"]["N"]) <= cutoff]
+            expired = [i for i in page if TTL in i and int(i[TTL]["N"]) <= cutoff]
             result.scanned += len(page)
             result.expired += len(expired)
             if not dry_run:
@@ -92,9 +94,9 @@ class _ExpiredDelete:
         try:
             self.client.delete_item(
                 TableName=self.table_name,
-                Key={"session_id": item["session_id"]},
+                Key={PARTITION_KEY: item[PARTITION_KEY]},
                 ConditionExpression="#ttl <= :now",
-                ExpressionAttributeNames={"#ttl": "ttl"},
+                ExpressionAttributeNames=TTL_NAME,
                 ExpressionAttributeValues={":now": {"N": self.cutoff}},
             )
         except ClientError as exc:
@@ -129,13 +131,13 @@ def stats(
         cutoff = now()
         for item in page:
             result.scanned += 1
-            if "ttl" in item and int(item["ttl"]["N"]) <= cutoff:
+            if TTL in item and int(item[TTL]["N"]) <= cutoff:
                 result.expired += 1
-            elif "rotated" in item:
+            elif ROTATED in item:
                 result.replaced += 1
             else:
                 result.live += 1
-            result.bound += "user_id" in item
+            result.bound += USER_ID in item
             size = item_size(item)
             result.largest = max(result.largest, size)
             bucket = next((i for i, top in enumerate(SIZE_BUCKETS) if size <= top), -1)

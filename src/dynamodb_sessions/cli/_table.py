@@ -8,25 +8,21 @@ than serving sessions, and a cold start must not wait for a table to turn ACTIVE
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from ..stores._item import USER_INDEX
+from ..stores._item import PARTITION_KEY, TTL, USER_ID, USER_INDEX
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
     from types_boto3_dynamodb.client import DynamoDBClient
 
-PARTITION_KEY = "session_id"
-TTL_ATTRIBUTE = "ttl"
-USER_ATTRIBUTE = "user_id"
-
 # KEYS_ONLY: the index holds the table key (the hashed session id) and the user id,
 # never session data.
 USER_INDEX_SPEC: dict[str, Any] = {
     "IndexName": USER_INDEX,
-    "KeySchema": [{"AttributeName": USER_ATTRIBUTE, "KeyType": "HASH"}],
+    "KeySchema": [{"AttributeName": USER_ID, "KeyType": "HASH"}],
     "Projection": {"ProjectionType": "KEYS_ONLY"},
 }
 
@@ -107,7 +103,7 @@ def _create(client: DynamoDBClient, table_name: str, *, with_user_index: bool) -
     attributes = [{"AttributeName": PARTITION_KEY, "AttributeType": "S"}]
     extra: dict[str, Any] = {}
     if with_user_index:
-        attributes.append({"AttributeName": USER_ATTRIBUTE, "AttributeType": "S"})
+        attributes.append({"AttributeName": USER_ID, "AttributeType": "S"})
         extra["GlobalSecondaryIndexes"] = [USER_INDEX_SPEC]
     client.create_table(
         TableName=table_name,
@@ -134,8 +130,8 @@ def add_user_index(
             "WriteCapacityUnits": capacity["WriteCapacityUnits"],
         }
     # Some servers (moto) replace the definitions with these: list the table's own too.
-    attributes = [a for a in table["AttributeDefinitions"] if a["AttributeName"] != USER_ATTRIBUTE]
-    attributes.append({"AttributeName": USER_ATTRIBUTE, "AttributeType": "S"})
+    attributes = [a for a in table["AttributeDefinitions"] if a["AttributeName"] != USER_ID]
+    attributes.append({"AttributeName": USER_ID, "AttributeType": "S"})
     try:
         client.update_table(
             TableName=table["TableName"],
@@ -227,7 +223,7 @@ def _can_update_ttl(client: DynamoDBClient, table_name: str) -> bool:
     try:
         client.update_time_to_live(
             TableName=f"dynamodb-sessions-ttl-probe-{uuid.uuid4().hex}",
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL},
         )
     except ClientError as exc:
         return not _unknown_operation(exc)
@@ -250,16 +246,16 @@ def enable_ttl(client: DynamoDBClient, table_name: str, *, say: Callable[[str], 
         )
         return
     status, attribute = current
-    if status in ("ENABLED", "ENABLING") and attribute == TTL_ATTRIBUTE:
-        say(f"TTL on `{TTL_ATTRIBUTE}` is {status}")
+    if status in ("ENABLED", "ENABLING") and attribute == TTL:
+        say(f"TTL on `{TTL}` is {status}")
         return
     if status in ("ENABLED", "ENABLING"):
         raise RuntimeError(
-            f"TTL of table {table_name} is on attribute `{attribute}`, not `{TTL_ATTRIBUTE}`: "
+            f"TTL of table {table_name} is on attribute `{attribute}`, not `{TTL}`: "
             "disable it first (aws dynamodb update-time-to-live), then run this again"
         )
     client.update_time_to_live(
         TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL},
     )
-    say(f"TTL enabled on `{TTL_ATTRIBUTE}`")
+    say(f"TTL enabled on `{TTL}`")

@@ -4,9 +4,6 @@ A store keeps sessions by *key*: the one-way hash of a session id, never the id
 itself, so stores never see cookies. Values are JSON strings, one per session
 key, so a store can change some keys without touching the others. Times are
 whole epoch seconds, read from the store's own `clock`.
-
-This module imports `typing`; the package loads it only when `SessionStore` is
-used at run time (annotations don't count), to keep cold starts small.
 """
 
 from __future__ import annotations
@@ -99,4 +96,25 @@ class SessionStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the session stored under `key`, if any."""
+        ...
+
+
+@runtime_checkable
+class UserSessionStore(SessionStore, Protocol):
+    """A store that also finds sessions by the user they are bound to (`bind_user`):
+    both `DynamoDBStore` (with the table's user index) and `MemoryStore`.
+
+    - `list_user_sessions` returns the keys of the live sessions bound to
+      `user_id`, sorted; tombstones and expired sessions are not among them.
+    - `revoke_user_sessions` ends each of them and returns how many it ended; a
+      request of one of them that is in flight can't bring it back (its save gets
+      `SessionConflictError` with `gone=True`).
+    """
+
+    async def list_user_sessions(self, user_id: str) -> list[str]:
+        """The keys of the live sessions bound to `user_id`."""
+        ...
+
+    async def revoke_user_sessions(self, user_id: str) -> int:
+        """End every live session bound to `user_id`; return how many ended."""
         ...

@@ -8,17 +8,12 @@ Lambda cold start nothing.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from anyio import CapacityLimiter
-from anyio.lowlevel import RunVar
-from anyio.to_thread import run_sync
 
 from .._exceptions import (
     SessionAccessDeniedError,
@@ -28,6 +23,7 @@ from .._exceptions import (
     SessionTableNotFoundError,
     SessionTooLargeError,
 )
+from .._logging import logger
 from .._serialization import ITEM_LIMIT
 from ._deadline import store_deadline
 from ._item import USER_INDEX
@@ -36,12 +32,12 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import boto3
+    from anyio import CapacityLimiter
     from botocore.config import Config
     from types_boto3_dynamodb.client import DynamoDBClient
 
     from ._lean import LeanDynamoDB
 
-logger = logging.getLogger("dynamodb_sessions")
 
 # Error codes that mean "try later", after the client's own retries.
 UNAVAILABLE_CODES = frozenset(
@@ -69,7 +65,7 @@ class ConditionFailed(Exception):
     """A conditional write was refused; the store decides what it means."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClientSettings:
     """What the store's own boto3 client is built with."""
 
@@ -105,6 +101,8 @@ class DynamoDBCalls:
         # Threads still running calls whose caller gave up (see `__call__`) keep
         # their place here, so that at most `max_pool_connections` calls run at once.
         self._in_flight = threading.BoundedSemaphore(settings.max_pool_connections)
+        from anyio.lowlevel import RunVar
+
         self._limiters: RunVar[CapacityLimiter] = RunVar(f"dynamodb_sessions.limiter.{id(self)}")
 
     @property
@@ -118,6 +116,8 @@ class DynamoDBCalls:
 
     async def __call__(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """Run `operation` ("get_item"...); raise this library's errors."""
+        from anyio.to_thread import run_sync
+
         try:
             # boto3 blocks: run it in a worker thread, and build the client there
             # too, since that takes tens of milliseconds. The threads are counted
@@ -139,6 +139,8 @@ class DynamoDBCalls:
     def _limiter(self) -> CapacityLimiter:
         # One limiter per event loop: a store may serve several loops over its life
         # (each Starlette TestClient runs its own), and a limiter belongs to one.
+        from anyio import CapacityLimiter
+
         try:
             return self._limiters.get()
         except LookupError:

@@ -7,6 +7,7 @@ only: on Lambda, every container has its own, so logins don't carry over.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
     SessionConfigError,
@@ -16,7 +17,6 @@ from .._exceptions import (
 )
 from ._stored import StoredSession
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
 
