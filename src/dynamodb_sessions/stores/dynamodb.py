@@ -1,8 +1,7 @@
 """DynamoDBStore: sessions in a DynamoDB table, one item per session.
 
-The item format is in `_item.py`; how calls reach DynamoDB (the client, the lean
-caller, threads, error mapping) in `_calls.py`. This module holds the store
-contract: what each operation writes, on which condition, and what a refusal means.
+The item format is in `_item.py`, how calls reach DynamoDB in `_calls.py`; this
+module holds the contract: what each operation writes, when, and what a refusal means.
 """
 
 from __future__ import annotations
@@ -42,18 +41,15 @@ MAX_KEYS_PER_UPDATE = 100
 class DynamoDBStore:
     """A session store backed by one DynamoDB table.
 
-    Without `client`, the store builds one boto3 client on first use (shared by
-    all requests) with short timeouts that suit Lambda, and sends its calls
-    through a lean caller on botocore's signer and the client's HTTP session
-    (`lean=True`, about two thirds of the CPU of a boto3 call; see
-    `stores/_lean.py`). Pass `client=` to use a boto3 client of your own for
-    every call instead (moto's in-process mocks need that). Without
-    `endpoint_url`, boto3 reads `AWS_ENDPOINT_URL_DYNAMODB` and
-    `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the profile,
-    then `AWS_REGION` (Lambda's). `verify` (False, or a CA bundle path) and
-    `config` (a botocore `Config`, merged over the store's timeouts and retries)
-    go to the client, and the lean caller sends as it would. The store never
-    creates the table: run `dynamodb-sessions create-table` once.
+    Without `client`, the store builds one boto3 client on first use, shared by
+    all requests, with short timeouts that suit Lambda, and sends through a lean
+    caller (`lean=True`, about two thirds of a boto3 call's CPU; `_lean.py`).
+    `client=` runs every call through your own boto3 client (moto's in-process
+    mocks need that). Without `endpoint_url` boto3 reads `AWS_ENDPOINT_URL_DYNAMODB`
+    and `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the
+    profile, then `AWS_REGION` (Lambda's). `verify` (False or a CA bundle) and
+    `config` (a botocore `Config` merged over the store's) go to the client. The
+    store never creates the table: run `dynamodb-sessions create-table` once.
     """
 
     def __init__(
@@ -314,8 +310,7 @@ class DynamoDBStore:
         response = await self._call(
             "get_item", TableName=self.table_name, Key=item_format.key(key), ConsistentRead=True
         )
-        item: dict[str, Any] | None = response.get("Item")
-        return item
+        return response.get("Item")
 
     async def _discard(self, key: str) -> None:
         with contextlib.suppress(SessionError):
