@@ -25,21 +25,11 @@ from benchmarks.paths import ROOT
 from benchmarks.scenarios import Contender
 from benchmarks.schema import ProxyStats
 from devservers import dynamodb as devservers
+from devservers.process import stop_process as stop_process  # runner.py imports it from here
 
 # The apps talk to local servers only; without the metadata switch botocore would first
 # look for credentials on an EC2 metadata endpoint that is not there.
 APP_ENV = {**devservers.DUMMY_CREDENTIALS, "AWS_EC2_METADATA_DISABLED": "true"}
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate `proc` and wait for it (kill it after 10 s)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Processes:

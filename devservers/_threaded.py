@@ -1,11 +1,15 @@
-"""An asyncio loop in a daemon thread, for servers that tests drive from plain code."""
+"""Background threads for servers that tests drive from plain code: an asyncio loop in
+a daemon thread, and the `with` support the servers here share."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections.abc import Coroutine
+from types import TracebackType
 from typing import Any, TypeVar
+
+from typing_extensions import Self
 
 T = TypeVar("T")
 
@@ -39,3 +43,37 @@ async def _cancel_others() -> None:
     # A closed transport lets go of its socket one loop iteration later.
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+class ClosedOnExit:
+    """A server usable in `with`: leaving the block calls its `close()`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LoopServer(ClosedOnExit):
+    """A server whose connections are served on its own `LoopThread`."""
+
+    def __init__(self) -> None:
+        self._loop = LoopThread()
+
+    async def _close(self) -> None:
+        """Stop listening and drop open connections (runs on the loop)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop listening, drop open connections and stop the loop thread."""
+        self._loop.run(self._close())
+        self._loop.stop()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from devservers._process import free_port, stop, wait_until_ready
+from devservers.process import free_port, start_process, stop_process
 
 __all__ = [
     "DUMMY_CREDENTIALS",
@@ -53,7 +53,7 @@ class LocalServer:
 
     def stop(self) -> None:
         """Terminate the server and wait for it to exit."""
-        stop(self.process)
+        stop_process(self.process)
 
 
 def _command(kind: ServerKind, port: int) -> list[str]:
@@ -90,22 +90,16 @@ def _list_tables_answers(endpoint_url: str) -> bool:
 def start(kind: ServerKind, *, port: int | None = None, timeout: float = 30.0) -> LocalServer:
     """Start a server of `kind` on 127.0.0.1 and return once ListTables answers 200."""
     port = port or free_port()
-    env = {**os.environ, **DUMMY_CREDENTIALS}
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    endpoint_url = f"http://127.0.0.1:{port}"
+    process = start_process(
         _command(kind, port),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=ROOT,
-    )
-    server = LocalServer(kind, f"http://127.0.0.1:{port}", process)
-    wait_until_ready(
-        process,
-        lambda: _list_tables_answers(server.endpoint_url),
+        ready=lambda: _list_tables_answers(endpoint_url),
         name=f"{kind} on port {port}",
         timeout=timeout,
+        env={**os.environ, **DUMMY_CREDENTIALS},
+        cwd=ROOT,
     )
-    return server
+    return LocalServer(kind, endpoint_url, process)
 
 
 @contextlib.contextmanager

@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 
 from typing_extensions import Self
+
+from devservers._threaded import ClosedOnExit
 
 _THROTTLED = (
     b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
@@ -25,7 +26,7 @@ _THROTTLED = (
 )
 
 
-class _BackgroundServer(ThreadingHTTPServer):
+class _BackgroundServer(ClosedOnExit, ThreadingHTTPServer):
     """An HTTP server on a free loopback port, served from a thread inside `with`."""
 
     daemon_threads = True
@@ -43,77 +44,78 @@ class _BackgroundServer(ThreadingHTTPServer):
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self.shutdown()
         self.server_close()
 
 
-class _ThrottlingHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        server: ThrottlingServer = self.server  # type: ignore[assignment]
-        with server.lock:
-            server.requests += 1
-            server.times.append(time.monotonic())
-        self.send_response(400)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(_THROTTLED)))
+class _QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers with a Content-Length."""
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(_THROTTLED)
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-class ThrottlingServer(_BackgroundServer):
-    """A DynamoDB endpoint that throttles every request; counts what it received."""
+class _CannedHandler(_QuietHandler):
+    """Reads a request, counts it, and sends the server's one answer (HTTP/1.0: then
+    closes the connection)."""
 
-    def __init__(self) -> None:
-        super().__init__(_ThrottlingHandler)
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        server: _CannedServer = self.server  # type: ignore[assignment]
+        with server.lock:
+            server.requests += 1
+            server.times.append(time.monotonic())
+        self._answer(server.status, [("Content-Type", server.content_type)], server.body)
+
+
+class _KeepAliveCannedHandler(_CannedHandler):
+    """The same, keeping the connection open for the next request (HTTP/1.1)."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class _CannedServer(_BackgroundServer):
+    """Answers every request with the same `status`, `content_type` and `body`;
+    counts the requests and when they came."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    def __init__(self, handler: type[_CannedHandler] = _CannedHandler) -> None:
+        super().__init__(handler)
         self.requests = 0
         self.times: list[float] = []  # time.monotonic() of each request
 
 
-_FAILED = (
-    b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError",'
-    b'"message":"Internal server error (injected by devservers.faulty)."}'
-)
-_PORTAL = b"<html><body>Please sign in to the hotel network.</body></html>"
+class ThrottlingServer(_CannedServer):
+    """A DynamoDB endpoint that throttles every request; counts what it received."""
+
+    status, content_type, body = 400, "application/x-amz-json-1.0", _THROTTLED
 
 
-class _NotJSONHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        server: NotJSONServer = self.server  # type: ignore[assignment]
-        with server.lock:
-            server.requests += 1
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(_PORTAL)))
-        self.end_headers()
-        self.wfile.write(_PORTAL)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class NotJSONServer(_BackgroundServer):
+class NotJSONServer(_CannedServer):
     """Answers every request 200 with an HTML page, as a captive portal or a
     misconfigured proxy would; counts what it received."""
 
+    status, content_type = 200, "text/html"
+    body = b"<html><body>Please sign in to the hotel network.</body></html>"
+
     def __init__(self) -> None:
-        super().__init__(_NotJSONHandler)
-        self.requests = 0
+        super().__init__(_KeepAliveCannedHandler)
 
 
-class BlackHoleServer:
+class BlackHoleServer(ClosedOnExit):
     """Accepts connections and reads requests, then holds them until `release()`."""
 
     def __init__(self) -> None:
@@ -153,20 +155,21 @@ class BlackHoleServer:
             self._socket.shutdown(socket.SHUT_RDWR)
         self._socket.close()
 
-    def __enter__(self) -> BlackHoleServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self.release()
 
 
-class _LossyHandler(BaseHTTPRequestHandler):
+_FAILED = (
+    b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError",'
+    b'"message":"Internal server error (injected by devservers.faulty)."}'
+)
+
+
+class _LossyHandler(_QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
@@ -206,18 +209,6 @@ class _LossyHandler(BaseHTTPRequestHandler):
             if name.lower() not in ("connection", "transfer-encoding")
         ]
         self._answer(response.status, headers, data)
-
-    def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers:
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 class LossyProxy(_BackgroundServer):

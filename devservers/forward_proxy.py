@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from types import TracebackType
 from urllib.parse import urlsplit
 
-from typing_extensions import Self
-
-from devservers._threaded import LoopThread
+from devservers._threaded import LoopServer
 from devservers.tls import pipe
 
 _LOOPBACK = ("127.0.0.1", "localhost")
 _REFUSED = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
-class ForwardProxy:
+class ForwardProxy(LoopServer):
     """A forward proxy in a background thread; `url` is what HTTP(S)_PROXY takes."""
 
     def __init__(self) -> None:
         self.requests: list[str] = []
-        self._loop = LoopThread()
+        super().__init__()
         self._writers: set[asyncio.StreamWriter] = set()
         self._server = self._loop.run(asyncio.start_server(self._handle, "127.0.0.1", 0))
         self.port = int(self._server.sockets[0].getsockname()[1])
@@ -96,22 +93,6 @@ class ForwardProxy:
         for writer in list(self._writers):
             writer.close()
         await self._server.wait_closed()
-
-    def close(self) -> None:
-        """Stop listening, drop open connections and stop the loop thread."""
-        self._loop.run(self._close())
-        self._loop.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _target(request: str) -> str:

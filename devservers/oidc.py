@@ -16,7 +16,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from devservers._process import free_port, stop, wait_until_ready
+from devservers.process import free_port, start_process, stop_process
+
+_DISCOVERY = "/.well-known/openid-configuration"
 
 
 @dataclass
@@ -29,11 +31,11 @@ class OIDCProvider:
     @property
     def metadata_url(self) -> str:
         """The discovery document, what the app's OIDC_METADATA_URL points at."""
-        return f"{self.issuer}/.well-known/openid-configuration"
+        return self.issuer + _DISCOVERY
 
     def stop(self) -> None:
         """Terminate the provider and wait for it to exit."""
-        stop(self.process)
+        stop_process(self.process)
 
 
 def _answers(metadata_url: str) -> bool:
@@ -47,19 +49,14 @@ def _answers(metadata_url: str) -> bool:
 def start(*, port: int | None = None, timeout: float = 30.0) -> OIDCProvider:
     """Start the provider on 127.0.0.1 and return once its discovery document answers."""
     port = port or free_port()
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    issuer = f"http://127.0.0.1:{port}"
+    process = start_process(
         [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    provider = OIDCProvider(f"http://127.0.0.1:{port}", process)
-    wait_until_ready(
-        process,
-        lambda: _answers(provider.metadata_url),
+        ready=lambda: _answers(issuer + _DISCOVERY),
         name=f"oidc-provider-mock on port {port}",
         timeout=timeout,
     )
-    return provider
+    return OIDCProvider(issuer, process)
 
 
 @contextlib.contextmanager

@@ -16,12 +16,9 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import urlsplit
 
-from typing_extensions import Self
-
-from devservers._threaded import LoopThread
+from devservers._threaded import LoopServer
 
 _LOOPBACK = ("127.0.0.1", "localhost")
 
@@ -95,7 +92,7 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
             writer.close()
 
 
-class TLSForwarder:
+class TLSForwarder(LoopServer):
     """HTTPS on 127.0.0.1, forwarded as plain TCP to a loopback `upstream` URL."""
 
     def __init__(self, upstream: str, certificates: Certificates) -> None:
@@ -106,7 +103,7 @@ class TLSForwarder:
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._context.load_cert_chain(certificates.cert, certificates.key)
         self.connections = 0  # TLS handshakes that succeeded
-        self._loop = LoopThread()
+        super().__init__()
         self._tasks: set[asyncio.Future[tuple[None, None]]] = set()
         self._server = self._loop.run(
             asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._context)
@@ -139,19 +136,3 @@ class TLSForwarder:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
-
-    def close(self) -> None:
-        """Stop listening, drop open connections and stop the loop thread."""
-        self._loop.run(self._close())
-        self._loop.stop()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

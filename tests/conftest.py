@@ -1,21 +1,26 @@
 """Fixtures shared by every test: a clean AWS environment, local DynamoDB servers,
-tables, stores with a movable clock, and a counter of DynamoDB requests."""
+stores with a movable clock, and a counter of DynamoDB requests. The helpers they
+use live in tests/support.py."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-import boto3
 import pytest
-from types_boto3_dynamodb.client import DynamoDBClient
 
 from devservers import dynamodb as servers
-from dynamodb_sessions import DynamoDBStore, MemoryStore
-from dynamodb_sessions.cli._table import create_table
+from dynamodb_sessions import DynamoDBStore
+from tests.support import (
+    STORE_KINDS,
+    AnyStore,
+    Clock,
+    RequestCounter,
+    StoreFactory,
+    build_store,
+    sessions_table,
+    store_with_client,
+)
 
 SERVER_KINDS: tuple[servers.ServerKind, ...] = ("moto", "dynalite")
 
@@ -43,44 +48,6 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-class Clock:
-    """A clock the tests move by hand: epoch seconds, starting now."""
-
-    def __init__(self) -> None:
-        import time
-
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class RequestCounter:
-    """Counts the HTTP requests a boto3 client sends, by operation (retries included)."""
-
-    def __init__(self, client: DynamoDBClient) -> None:
-        self.counts: Counter[str] = Counter()
-        client.meta.events.register("before-send.dynamodb", self._count)
-
-    def _count(self, request: Any, **_: Any) -> None:
-        target = request.headers.get("X-Amz-Target", b"")
-        name = target.decode() if isinstance(target, bytes) else str(target)
-        self.counts[name.rpartition(".")[2]] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def take(self) -> dict[str, int]:
-        """The counts since the last call, as a plain dict, and reset."""
-        counts = dict(self.counts)
-        self.counts.clear()
-        return counts
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[servers.LocalServer]:
     with servers.running("moto") as server:
@@ -99,28 +66,6 @@ def server(request: pytest.FixtureRequest) -> servers.LocalServer:
     return request.getfixturevalue(f"{request.param}_server")  # type: ignore[no-any-return]
 
 
-def make_client(endpoint_url: str) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-_tables: dict[str, str] = {}
-
-
-def sessions_table(server: servers.LocalServer) -> str:
-    """One sessions table per server per run (session ids never collide)."""
-    if server.endpoint_url not in _tables:
-        name = f"sessions-{uuid.uuid4().hex[:8]}"
-        create_table(make_client(server.endpoint_url), name, say=lambda _: None, poll_seconds=0.1)
-        _tables[server.endpoint_url] = name
-    return _tables[server.endpoint_url]
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -129,8 +74,7 @@ def clock() -> Clock:
 @pytest.fixture
 def dynamodb_store(server: servers.LocalServer, clock: Clock) -> DynamoDBStore:
     """A DynamoDBStore on the parametrized server, with its own client and the test clock."""
-    client = make_client(server.endpoint_url)
-    return DynamoDBStore(sessions_table(server), client=client, clock=clock)
+    return store_with_client(server, clock=clock)
 
 
 @pytest.fixture
@@ -138,27 +82,16 @@ def counter(dynamodb_store: DynamoDBStore) -> RequestCounter:
     return RequestCounter(dynamodb_store.client)
 
 
-StoreFactory = Callable[[], Any]
+@pytest.fixture(params=STORE_KINDS)
+def store_factory(request: pytest.FixtureRequest, clock: Clock) -> StoreFactory:
+    """Every store, one per test run (see `build_store`), on the table a test asks for:
+    the store contract and the user-index tests run on each through this."""
+    kind: str = request.param
+    server = None if kind == "memory" else request.getfixturevalue(kind.split("-")[0] + "_server")
+    return lambda table_for: build_store(kind, server, table_for, clock)
 
 
-@pytest.fixture(params=["memory", "moto", "dynalite", "moto-lean", "dynalite-lean"])
-def any_store(request: pytest.FixtureRequest, clock: Clock) -> DynamoDBStore | MemoryStore:
-    """The contract suite's store_factory: every store, same contract.
-
-    "moto"/"dynalite" inject a boto3 client (every call through boto3); the
-    "-lean" variants let the store build its own and use its lean caller.
-    """
-    if request.param == "memory":
-        return MemoryStore(clock=clock)
-    kind, _, lean = request.param.partition("-")
-    server = request.getfixturevalue(f"{kind}_server")
-    if lean:
-        return DynamoDBStore(
-            sessions_table(server),
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            clock=clock,
-        )
-    return DynamoDBStore(
-        sessions_table(server), client=make_client(server.endpoint_url), clock=clock
-    )
+@pytest.fixture
+def any_store(store_factory: StoreFactory) -> AnyStore:
+    """The contract suite's store: every store, same contract."""
+    return store_factory(sessions_table)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -15,9 +15,9 @@ from app.services.session_store import reset_session_store_instance
 from devservers import dynamodb, oidc
 from devservers.dynamodb import DUMMY_CREDENTIALS, LocalServer
 
-from .servers import create_table
+from .flows import ClientFactory
+from .servers import SECRET, create_table
 
-SECRET = "app-tests-secret-key"
 APP_VARIABLES = ("USE_DYNAMODB_SESSIONS", "PUBLIC_BASE_URL", "LOG_LEVEL")
 APP_PREFIXES = ("AWS_", "SESSION_", "OIDC_")
 
@@ -82,9 +82,6 @@ def settings(issuer: str, moto_server: LocalServer, table: str) -> Settings:
 def cookie_settings(settings: Settings) -> Settings:
     """The same app on Starlette's signed-cookie sessions (USE_DYNAMODB_SESSIONS unset)."""
     return replace(settings, use_dynamodb_sessions=False)
-
-
-ClientFactory = Callable[[Any], httpx.AsyncClient]
 
 
 @pytest.fixture

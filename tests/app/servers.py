@@ -1,4 +1,5 @@
-"""Real servers the app tests talk to: the OIDC provider, the app under uvicorn, tables."""
+"""Real servers the app tests talk to: the app under uvicorn, its tables and stores,
+and the secret key every app under test signs with."""
 
 from __future__ import annotations
 
@@ -13,28 +14,35 @@ from pathlib import Path
 
 import httpx
 
+from app.config import Settings
 from devservers.dynamodb import DUMMY_CREDENTIALS, free_port
+from devservers.process import stop_process
+from dynamodb_sessions import DynamoDBStore
+from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = DUMMY_CREDENTIALS["AWS_DEFAULT_REGION"]
+SECRET = "app-tests-secret-key"
 
 
 def create_table(endpoint_url: str, name: str | None = None, *, user_index: bool = True) -> str:
     """Create a sessions table (with its user index) through the library's CLI; return its name."""
     name = name or f"app-tests-{uuid.uuid4().hex[:10]}"
-    cli = Path(sys.executable).with_name("dynamodb-sessions")
-    subprocess.run(
-        [
-            *(str(cli), "create-table", "--table-name", name),
-            *(["--with-user-index"] if user_index else []),
-            *("--endpoint-url", endpoint_url, "--region", REGION),
-        ],
-        check=True,
-        capture_output=True,
+    run_cli(
+        *("create-table", "--table-name", name),
+        *(["--with-user-index"] if user_index else []),
+        *("--endpoint-url", endpoint_url, "--region", REGION),
         env={**os.environ, **DUMMY_CREDENTIALS},
-        timeout=60,
+        check=True,
     )
     return name
+
+
+def store_for(settings: Settings) -> DynamoDBStore:
+    """A store of its own on the table `settings` name, as another container's."""
+    return DynamoDBStore(
+        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
+    )
 
 
 @contextlib.contextmanager
@@ -56,12 +64,7 @@ def running_app(env: dict[str, str], *, port: int | None = None) -> Iterator[str
         _wait_for(base_url + "/healthz", process)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stderr is not None:
             process.stderr.close()
 

@@ -11,21 +11,11 @@ from app.config import OIDCSettings, Settings
 from app.main import create_app
 from devservers.dynamodb import free_port
 from dynamodb_sessions import DynamoDBStore, MemoryStore
+from tests.support import Clock
 
-from .conftest import ClientFactory
-from .flows import authorize, path_of, sign_in, start_login, vote
+from .flows import ClientFactory, callback_for, path_of, sign_in, start_login, vote
 
 pytestmark = pytest.mark.anyio
-
-
-class Clock:
-    """A clock the test moves by hand, for the MemoryStore."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize(
@@ -52,17 +42,29 @@ async def test_broken_callback_without_login_gives_a_clear_page(
     assert "Sign in again" in response.text
 
 
-async def test_garbled_code_with_the_right_state_gives_a_clear_page(
-    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
+@pytest.mark.parametrize(
+    ("field", "tampered", "reason"),
+    [
+        ("code=", "code=garbled", "invalid_grant"),  # with the right state
+        ("state=", "state=forged", "This sign-in link has expired"),
+    ],
+    ids=["garbled-code", "state-mismatch"],
+)
+async def test_a_tampered_callback_gives_a_clear_page_and_signs_no_one_in(
+    settings: Settings,
+    client_for: ClientFactory,
+    provider: httpx.AsyncClient,
+    field: str,
+    tampered: str,
+    reason: str,
 ) -> None:
     client = client_for(create_app(settings))
-    callback_url = await authorize(provider, await start_login(client), "eve@example.com")
-    garbled = callback_url.replace("code=", "code=garbled")
+    callback_url = await callback_for(client, provider, "mallory@example.com")
 
-    response = await client.get(path_of(garbled))
+    response = await client.get(path_of(callback_url.replace(field, tampered)))
 
     assert response.status_code == 400
-    assert "invalid_grant" in response.text
+    assert reason in response.text
     assert 'id="signed-out"' in (await client.get("/")).text
 
 
@@ -70,7 +72,7 @@ async def test_replayed_callback_when_signed_in_goes_home(
     settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
 ) -> None:
     client = client_for(create_app(settings))
-    callback_url = await authorize(provider, await start_login(client), "twice@example.com")
+    callback_url = await callback_for(client, provider, "twice@example.com")
     assert (await client.get(path_of(callback_url))).status_code == 303
 
     replay = await client.get(path_of(callback_url))
@@ -91,14 +93,20 @@ async def test_user_denies_at_the_provider(
     assert "access_denied" in response.text
 
 
-async def test_session_expired_mid_flow(
-    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
-) -> None:
+@pytest.fixture
+def short_lived(settings: Settings, client_for: ClientFactory) -> tuple[httpx.AsyncClient, Clock]:
+    """A client of the app whose sessions (in a MemoryStore) last 600 s; the store's clock."""
     clock = Clock()
     app = create_app(replace(settings, max_age=600), store=MemoryStore(clock=clock))
-    client = client_for(app)
-    callback_url = await authorize(provider, await start_login(client), "slow@example.com")
-    clock.now += 601  # the user left the provider's page open too long
+    return client_for(app), clock
+
+
+async def test_session_expired_mid_flow(
+    short_lived: tuple[httpx.AsyncClient, Clock], provider: httpx.AsyncClient
+) -> None:
+    client, clock = short_lived
+    callback_url = await callback_for(client, provider, "slow@example.com")
+    clock.advance(601)  # the user left the provider's page open too long
 
     response = await client.get(path_of(callback_url))
 
@@ -113,7 +121,7 @@ async def test_session_deleted_from_the_table_mid_flow(
 
     app = create_app(settings)
     client = client_for(app)
-    callback_url = await authorize(provider, await start_login(client), "gone@example.com")
+    callback_url = await callback_for(client, provider, "gone@example.com")
     table = boto3.resource(
         "dynamodb", endpoint_url=settings.endpoint_url, region_name=settings.region_name
     ).Table(settings.table_name)
@@ -127,13 +135,11 @@ async def test_session_deleted_from_the_table_mid_flow(
 
 
 async def test_signed_in_session_expires_then_vote(
-    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
+    short_lived: tuple[httpx.AsyncClient, Clock], provider: httpx.AsyncClient
 ) -> None:
-    clock = Clock()
-    app = create_app(replace(settings, max_age=600), store=MemoryStore(clock=clock))
-    client = client_for(app)
+    client, clock = short_lived
     assert (await sign_in(client, provider, "late@example.com")).status_code == 303
-    clock.now += 601
+    clock.advance(601)
 
     response = await vote(client, "haiku-dynamodb", "a")
 

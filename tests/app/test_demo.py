@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from devservers.dynamodb import free_port
+
+from .flows import sign_in_over_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,14 +55,6 @@ def demo(env: dict[str, str], *args: str, ready: str) -> Iterator[list[str]]:
         process.stdout.close()
 
 
-def _sign_in(app: httpx.Client) -> None:
-    login = app.get("/login")
-    assert login.status_code == 302, login.text
-    consent = httpx.post(login.headers["location"], data={"sub": "demo@example.com"})
-    callback = urlsplit(consent.headers["location"])
-    assert app.get(f"{callback.path}?{callback.query}").status_code == 303
-
-
 def test_demo_serves_and_a_restart_keeps_the_session() -> None:
     ports = {name: free_port() for name in ("DEMO_PORT", "DEMO_DB_PORT", "DEMO_OIDC_PORT")}
     env = {name: str(port) for name, port in ports.items()}
@@ -71,7 +64,7 @@ def test_demo_serves_and_a_restart_keeps_the_session() -> None:
         with demo(env, ready="LLM Duel is ready") as lines, httpx.Client(base_url=base_url) as app:
             assert "first page served" in "".join(lines)
             assert app.get("/healthz").json()["session_backend"] == "dynamodb"
-            _sign_in(app)
+            sign_in_over_http(app, "demo@example.com")
             assert app.post("/vote", data={"duel_id": "name-a-cat", "choice": "b"}).is_redirect
             cookies = app.cookies
         assert not _port_open(ports["DEMO_PORT"])  # the app stopped ...

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from importlib.metadata import requires
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
+
+from tests.support import cli_help, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "DYNAMODB_SESSIONS.md"
@@ -35,11 +35,6 @@ def template() -> Any:
     return _yaml((ROOT / "template.yaml").read_text())
 
 
-def _cli(*args: str) -> str:
-    cli = Path(sys.executable).with_name("dynamodb-sessions")
-    return subprocess.run([str(cli), *args], check=True, capture_output=True, text=True).stdout
-
-
 def test_env_example_lists_every_variable_the_app_reads() -> None:
     config = (ROOT / "app" / "config.py").read_text()
     read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', config))
@@ -52,12 +47,13 @@ def test_env_example_lists_every_variable_the_app_reads() -> None:
 def test_policy_is_the_librarys_runtime_policy(template: Any) -> None:
     """The app uses the user index ("sign out everywhere"): the --with-user-index policy."""
     printed = json.loads(
-        _cli(
+        run_cli(
             "iam-policy",
             "--with-user-index",
             *("--table-name", "LLM-Duel-Sessions", "--region", "us-east-1"),
             *("--account-id", "123456789012"),
-        )
+            check=True,
+        ).stdout
     )
     table, index = template["Resources"]["DuelFunction"]["Properties"]["Policies"][0]["Statement"]
     table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/LLM-Duel-Sessions"
@@ -116,7 +112,7 @@ def test_cli_commands_in_the_docs_exist() -> None:
     for path in (GUIDE, TABLES, ROOT / "env.example"):
         text = re.sub(r"\\\n\s*", " ", path.read_text())  # join continued lines
         for command, rest in re.findall(r"dynamodb-sessions ([a-z][a-z-]+)([^\n`]*)", text):
-            usage = _cli(command, "--help")
+            usage = cli_help(command)
             for flag in re.findall(r"--[a-z-]+", rest):
                 assert flag in usage, f"{path.name}: dynamodb-sessions {command}{rest}"
 

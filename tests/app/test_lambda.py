@@ -18,72 +18,10 @@ from app.config import Settings
 from app.services import session_store
 from dynamodb_sessions import DynamoDBStore
 
-from .conftest import SECRET
+from .flows import HOST, Event, v1_event, v2_event
+from .servers import SECRET
 
-HOST = "abc123.execute-api.us-east-1.amazonaws.com"
-Event = dict[str, Any]
 Handler = Any  # mangum.Mangum, untyped
-
-
-def v2_event(
-    method: str, path: str, *, query: str = "", cookies: list[str] | None = None, body: str = ""
-) -> Event:
-    """An HTTP API (payload format 2.0) event: cookies come in their own array."""
-    event: Event = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": HOST, "x-forwarded-proto": "https", "x-forwarded-port": "443"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": HOST,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1"}
-            | {"sourceIp": "203.0.113.7", "userAgent": "pytest"},
-            "requestId": "request-id",
-            "routeKey": "$default",
-            "stage": "$default",
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    if body:
-        event["headers"]["content-type"] = "application/x-www-form-urlencoded"
-    return event
-
-
-def v1_event(
-    method: str, path: str, *, query: str = "", cookies: list[str] | None = None, body: str = ""
-) -> Event:
-    """A REST API (payload format 1.0) event: cookies come in the Cookie header."""
-    params = dict(pair.split("=", 1) for pair in query.split("&")) if query else None
-    headers = {"Host": HOST, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}
-    if cookies:
-        headers["Cookie"] = "; ".join(cookies)
-    if body:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": params,
-        "multiValueQueryStringParameters": {k: [v] for k, v in params.items()} if params else None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "requestContext": {
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": f"/Prod{path}",
-            "stage": "Prod",
-            "identity": {"sourceIp": "203.0.113.7"},
-        },
-        "body": body or None,
-        "isBase64Encoded": False,
-    }
 
 
 def set_cookies(result: Event) -> list[str]:

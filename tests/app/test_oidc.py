@@ -11,18 +11,12 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from app.services.session_store import reset_session_store_instance
-from dynamodb_sessions import DynamoDBStore, MemoryStore, SessionTableNotFoundError
+from dynamodb_sessions import MemoryStore, SessionTableNotFoundError
 
-from .conftest import ClientFactory
-from .flows import authorize, path_of, sign_in, start_login, vote
+from .flows import ClientFactory, callback_for, path_of, sign_in, start_login, vote
+from .servers import store_for
 
 pytestmark = pytest.mark.anyio
-
-
-def _store(settings: Settings) -> DynamoDBStore:
-    return DynamoDBStore(
-        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
-    )
 
 
 async def test_sign_in_vote_and_sign_out(
@@ -59,26 +53,12 @@ async def test_sign_in_vote_and_sign_out(
     assert 'id="signed-out"' in (await replay.get("/", headers=old_cookie)).text
 
 
-async def test_state_mismatch_is_rejected(
-    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
-) -> None:
-    client = client_for(create_app(settings))
-    callback_url = await authorize(provider, await start_login(client), "mallory@example.com")
-    forged = callback_url.replace("state=", "state=forged")
-
-    response = await client.get(path_of(forged))
-
-    assert response.status_code == 400
-    assert "This sign-in link has expired" in response.text
-    assert 'id="signed-out"' in (await client.get("/")).text
-
-
 async def test_callback_from_another_browser_is_rejected(
     settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
 ) -> None:
     app = create_app(settings)
     victim, attacker = client_for(app), client_for(app)
-    callback_url = await authorize(provider, await start_login(attacker), "mallory@example.com")
+    callback_url = await callback_for(attacker, provider, "mallory@example.com")
     await start_login(victim)
 
     response = await victim.get(path_of(callback_url))
@@ -98,8 +78,7 @@ async def test_callback_lands_on_another_instance(
     on_first = client_for(first)
     on_second = client_for(second)
 
-    authorize_url = await start_login(on_first)
-    callback_url = await authorize(provider, authorize_url, "bob@example.com")
+    callback_url = await callback_for(on_first, provider, "bob@example.com")
     on_second.cookies = on_first.cookies
     callback = await on_second.get(path_of(callback_url))
 
@@ -118,7 +97,7 @@ async def test_memory_fallback_loses_logins_across_instances(
     on_first = client_for(create_app(settings, store=MemoryStore()))
     on_second = client_for(create_app(settings, store=MemoryStore()))
 
-    callback_url = await authorize(provider, await start_login(on_first), "carol@example.com")
+    callback_url = await callback_for(on_first, provider, "carol@example.com")
     on_second.cookies = on_first.cookies
     response = await on_second.get(path_of(callback_url))
 
@@ -154,7 +133,7 @@ async def test_cookie_sessions_sign_in(
 
 
 async def test_healthz_reports_dynamodb(settings: Settings, client_for: ClientFactory) -> None:
-    client = client_for(create_app(settings, store=_store(settings)))
+    client = client_for(create_app(settings, store=store_for(settings)))
 
     response = await client.get("/healthz")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from app.config import Settings
 from app.package_lambda import build
 
-from .conftest import SECRET
-from .test_lambda import v2_event
+from .flows import v2_event
+from .servers import SECRET
 
 # -S: no site-packages, so only the package (and the standard library) can be imported.
 INVOKE = """

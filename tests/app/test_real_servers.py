@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,8 +17,8 @@ import pytest
 
 from devservers.dynamodb import LocalServer, free_port
 
-from .conftest import SECRET
-from .servers import running_app
+from .flows import sign_in_over_http
+from .servers import SECRET, running_app
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
@@ -40,20 +41,11 @@ def app_env(issuer: str, moto_server: LocalServer, table: str) -> dict[str, str]
     }
 
 
-def _sign_in(app: httpx.Client, sub: str) -> None:
-    login = app.get("/login")
-    assert login.status_code == 302
-    consent = httpx.post(login.headers["location"], data={"sub": sub}, timeout=10)
-    assert consent.status_code == 302
-    callback = urlsplit(consent.headers["location"])
-    assert app.get(f"{callback.path}?{callback.query}").status_code == 303
-
-
 def test_session_survives_an_app_restart(app_env: dict[str, str]) -> None:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with running_app(app_env, port=port), httpx.Client(base_url=base_url, timeout=10) as app:
-        _sign_in(app, "restart@example.com")
+        sign_in_over_http(app, "restart@example.com")
         assert app.post("/vote", data={"duel_id": "name-a-cat", "choice": "a"}).is_redirect
         cookies = app.cookies
 
@@ -77,87 +69,92 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture
+def chromium(chromium_path: Path) -> Iterator[Any]:
+    """A headless Chromium (playwright's sync Browser), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
 def base_url(app_env: dict[str, str]) -> Iterator[str]:
     with running_app(app_env) as url:
         yield url
 
 
 @pytest.mark.browser
-def test_browser_signs_in_votes_twice_and_signs_out(chromium_path: Path, base_url: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_browser_signs_in_votes_twice_and_signs_out(chromium: Any, base_url: str) -> None:
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        try:
-            page = browser.new_page()
-            # The provider's pages link a stylesheet from a CDN; stay offline.
-            page.route("**/*", lambda route: _only_loopback(route))
+    page = chromium.new_page()
+    _sign_in(page, base_url, "browser@example.com")
 
-            page.goto(base_url + "/")
-            page.click("#sign-in")
-            page.fill("input[name=sub]", "browser@example.com")
-            page.click("button:text-is('Authorize')")
-            page.wait_for_url(base_url + "/")
-            expect(page.locator("#signed-in-as")).to_have_text("browser@example.com")
+    page.click("#vote-a")
+    expect(page.locator("li.vote")).to_have_count(1)
+    page.click("#vote-b")
+    expect(page.locator("li.vote")).to_have_count(2)
+    page.reload()
+    expect(page.locator("li.vote")).to_have_count(2)
+    expect(page.locator("li.vote").first).to_contain_text("you chose B")
+    expect(page.locator("li.vote").last).to_contain_text("you chose A")
 
-            page.click("#vote-a")
-            expect(page.locator("li.vote")).to_have_count(1)
-            page.click("#vote-b")
-            expect(page.locator("li.vote")).to_have_count(2)
-            page.reload()
-            expect(page.locator("li.vote")).to_have_count(2)
-            expect(page.locator("li.vote").first).to_contain_text("you chose B")
-            expect(page.locator("li.vote").last).to_contain_text("you chose A")
-
-            page.click("#sign-out")
-            page.click("button:text-is('End session')")  # the provider's logout page
-            page.wait_for_url(base_url + "/")
-            expect(page.locator("#signed-out")).to_be_visible()
-            page.reload()
-            expect(page.locator("#signed-out")).to_be_visible()
-            expect(page.locator("#sign-in")).to_be_visible()
-        finally:
-            browser.close()
+    _sign_out(page, base_url, "#sign-out")
+    page.reload()
+    expect(page.locator("#signed-out")).to_be_visible()
+    expect(page.locator("#sign-in")).to_be_visible()
 
 
 @pytest.mark.browser
-def test_browser_signs_out_everywhere(chromium_path: Path, base_url: str) -> None:
+def test_browser_signs_out_everywhere(chromium: Any, base_url: str) -> None:
     """Two browser profiles (two cookie jars) as one user; the button in one ends both."""
-    from playwright.sync_api import Page, expect, sync_playwright
+    from playwright.sync_api import expect
 
-    def sign_in(page: Page, sub: str) -> None:
-        page.route("**/*", lambda route: _only_loopback(route))
-        page.goto(base_url + "/")
-        page.click("#sign-in")
-        page.fill("input[name=sub]", sub)
-        page.click("button:text-is('Authorize')")
-        page.wait_for_url(base_url + "/")
-        expect(page.locator("#signed-in-as")).to_have_text(sub)
+    laptop, phone, other = (chromium.new_context().new_page() for _ in range(3))
+    for page, sub in (
+        (laptop, "everywhere@example.com"),
+        (phone, "everywhere@example.com"),
+        (other, "other@example.com"),
+    ):
+        _sign_in(page, base_url, sub)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), headless=True)
-        try:
-            laptop, phone, other = (browser.new_context().new_page() for _ in range(3))
-            for page, sub in (
-                (laptop, "everywhere@example.com"),
-                (phone, "everywhere@example.com"),
-                (other, "other@example.com"),
-            ):
-                sign_in(page, sub)
+    laptop.click("#account-link")
+    expect(laptop.locator("#session-count")).to_have_text("2")
+    _sign_out(laptop, base_url, "#sign-out-everywhere")
 
-            laptop.click("#account-link")
-            expect(laptop.locator("#session-count")).to_have_text("2")
-            laptop.click("#sign-out-everywhere")
-            laptop.click("button:text-is('End session')")  # the provider's logout page
-            laptop.wait_for_url(base_url + "/")
-            expect(laptop.locator("#signed-out")).to_be_visible()
+    phone.reload()
+    expect(phone.locator("#signed-out")).to_be_visible()
+    other.reload()
+    expect(other.locator("#signed-in-as")).to_have_text("other@example.com")
 
-            phone.reload()
-            expect(phone.locator("#signed-out")).to_be_visible()
-            other.reload()
-            expect(other.locator("#signed-in-as")).to_have_text("other@example.com")
-        finally:
-            browser.close()
+
+def _sign_in(page: Any, base_url: str, sub: str) -> None:
+    """Sign in as `sub` through the pages, in a Chromium page."""
+    from playwright.sync_api import expect
+
+    # The provider's pages link a stylesheet from a CDN; stay offline.
+    page.route("**/*", lambda route: _only_loopback(route))
+    page.goto(base_url + "/")
+    page.click("#sign-in")
+    page.fill("input[name=sub]", sub)
+    page.click("button:text-is('Authorize')")
+    page.wait_for_url(base_url + "/")
+    expect(page.locator("#signed-in-as")).to_have_text(sub)
+
+
+def _sign_out(page: Any, base_url: str, button: str) -> None:
+    """Click `button`, then end the session on the provider's logout page: back home,
+    signed out."""
+    from playwright.sync_api import expect
+
+    page.click(button)
+    page.click("button:text-is('End session')")
+    page.wait_for_url(base_url + "/")
+    expect(page.locator("#signed-out")).to_be_visible()
 
 
 def _only_loopback(route: object) -> None:

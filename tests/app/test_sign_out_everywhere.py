@@ -19,21 +19,14 @@ from app.config import Settings
 from app.main import create_app
 from app.services.session_store import reset_session_store_instance
 from devservers.dynamodb import LocalServer
-from dynamodb_sessions import DynamoDBStore, MemoryStore
+from dynamodb_sessions import MemoryStore
 
-from .conftest import ClientFactory
-from .flows import sign_in, vote
-from .servers import create_table
+from .flows import ClientFactory, sign_in, vote
+from .servers import create_table, store_for
 
 pytestmark = pytest.mark.anyio
 
 SIGN_OUT_EVERYWHERE = "/account/sign-out-everywhere"
-
-
-def _store(settings: Settings) -> DynamoDBStore:
-    return DynamoDBStore(
-        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
-    )
 
 
 async def _new_user(provider: httpx.AsyncClient, issuer: str, name: str) -> tuple[str, str]:
@@ -69,7 +62,7 @@ async def test_sign_out_everywhere_ends_every_session_of_the_user(
     for client, sub in ((ann_laptop, ann), (ann_phone, ann), (bob, bob_sub)):
         assert (await sign_in(client, provider, sub)).status_code == 303
     assert ann_laptop.cookies["session"] != ann_phone.cookies["session"]
-    store = _store(settings)
+    store = store_for(settings)
     # Bound to the opaque sub, not to the email.
     assert len(await store.list_user_sessions(ann)) == 2
     assert await store.list_user_sessions(ann_email) == []
@@ -177,7 +170,7 @@ async def test_sessions_from_before_binding_are_bound_on_their_next_request(
     old, new = client_for(app), client_for(app)
     ann, _ = await _new_user(provider, issuer, "ann")
     await sign_in(old, provider, ann)
-    store = _store(settings)
+    store = store_for(settings)
     # What an item written by a release without bind_user looks like: no user_id.
     dynamodb = boto3.client(
         "dynamodb", region_name=settings.region_name, endpoint_url=settings.endpoint_url

@@ -15,9 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from devservers.dynamodb import ROOT, LocalServer
-from dynamodb_sessions import DynamoDBStore
-from tests.conftest import sessions_table
+from devservers.process import stop_process
 from tests.sessions_app import make_app
+from tests.support import store_at_url
 
 
 class CountingProxy:
@@ -46,8 +46,7 @@ class CountingProxy:
         return {op: n for op, n in calls.items() if n}
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
 
@@ -62,9 +61,7 @@ def proxy(dynalite_server: LocalServer) -> Iterator[CountingProxy]:
 @pytest.fixture
 def client(proxy: CountingProxy, dynalite_server: LocalServer) -> Iterator[TestClient]:
     # No client= : the store builds its own and uses the lean caller.
-    store = DynamoDBStore(
-        sessions_table(dynalite_server), endpoint_url=proxy.url, region_name="us-east-1"
-    )
+    store = store_at_url(dynalite_server, proxy.url)
     app = make_app(store, skip_paths=["/skip"])
     with TestClient(app, base_url="https://testserver") as test_client:
         yield test_client

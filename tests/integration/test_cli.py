@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 
 from devservers.dynamodb import LocalServer, free_port
-from tests.conftest import make_client
-
-CLI = str(Path(sys.executable).with_name("dynamodb-sessions"))
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
+from tests.support import make_client, one_line_error, run_cli, unique_name
 
 
 def test_help_shows_an_example() -> None:
-    result = run("create-table", "--help")
+    result = run_cli("create-table", "--help")
     assert result.returncode == 0
     assert "example:" in result.stdout
 
 
 def test_create_table_is_idempotent_with_ttl_on_moto(moto_server: LocalServer) -> None:
-    name = f"cli-{uuid.uuid4().hex[:8]}"
+    name = unique_name("cli")
     args = ("create-table", "--table-name", name, "--endpoint-url", moto_server.endpoint_url)
-    first = run(*args, "--region", "us-east-1")
+    first = run_cli(*args, "--region", "us-east-1")
     assert first.returncode == 0, first.stderr
     assert f"creating table {name}" in first.stdout
     assert "TTL enabled on `ttl`" in first.stdout
-    second = run(*args, "--region", "us-east-1")
+    second = run_cli(*args, "--region", "us-east-1")
     assert second.returncode == 0, second.stderr
     assert f"table {name} exists already" in second.stdout
     assert "TTL on `ttl` is ENABLED" in second.stdout
@@ -49,8 +38,8 @@ def test_create_table_is_idempotent_with_ttl_on_moto(moto_server: LocalServer) -
 def test_create_table_on_dynalite_warns_about_its_missing_ttl_api(
     dynalite_server: LocalServer,
 ) -> None:
-    name = f"cli-{uuid.uuid4().hex[:8]}"
-    result = run(
+    name = unique_name("cli")
+    result = run_cli(
         "create-table",
         "--table-name",
         name,
@@ -67,16 +56,16 @@ def test_create_table_on_dynalite_warns_about_its_missing_ttl_api(
 def test_table_name_comes_from_the_environment(
     moto_server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = f"env-{uuid.uuid4().hex[:8]}"
+    name = unique_name("env")
     monkeypatch.setenv("SESSION_TABLE_NAME", name)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server.endpoint_url)
-    result = run("create-table")
+    result = run_cli("create-table")
     assert result.returncode == 0, result.stderr
     assert name in make_client(moto_server.endpoint_url).list_tables()["TableNames"]
 
 
 def test_unreachable_endpoint_fails_with_a_one_line_reason() -> None:
-    result = run(
+    result = run_cli(
         "create-table",
         "--table-name",
         "t-down",
@@ -85,6 +74,4 @@ def test_unreachable_endpoint_fails_with_a_one_line_reason() -> None:
         "--endpoint-url",
         f"http://127.0.0.1:{free_port()}",
     )
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("dynamodb-sessions create-table: error: ")
+    one_line_error(result, "create-table")

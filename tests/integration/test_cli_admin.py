@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,35 +17,22 @@ from types_boto3_dynamodb.client import DynamoDBClient
 
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
-from tests.conftest import make_client
+from tests.support import (
+    cli_help,
+    cli_on,
+    make_client,
+    new_key,
+    one_line_error,
+    run_cli,
+    unique_name,
+)
 
-CLI = str(Path(sys.executable).with_name("dynamodb-sessions"))
 COMMANDS = ["create-table", "check", "iam-policy", "sweep", "stats", "sessions"]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=120)
-
-
-def on(server: LocalServer, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a command against `server`, on a table named in `args`."""
-    return run(*args, "--endpoint-url", server.endpoint_url, "--region", "us-east-1")
-
-
-def new_table() -> str:
-    return f"cli-{uuid.uuid4().hex[:8]}"
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], command: str) -> str:
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith(f"dynamodb-sessions {command}: error: ")
-    return result.stderr
 
 
 @pytest.mark.parametrize("command", [*COMMANDS, "sessions list", "sessions revoke"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
-    result = run(*command.split(), "--help")
+    result = run_cli(*command.split(), "--help")
     assert result.returncode == 0
     assert "example:\n  dynamodb-sessions " in result.stdout
     if command != "sessions":
@@ -60,7 +44,7 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 def test_a_missing_table_fails_every_command_with_one_line(moto_server: LocalServer) -> None:
     for command in ("sweep", "stats", "sessions list", "sessions revoke"):
         extra = ("--user", "ann") if command.startswith("sessions") else ()
-        result = on(moto_server, *command.split(), "--table-name", "no-such-table", *extra)
+        result = cli_on(moto_server, *command.split(), "--table-name", "no-such-table", *extra)
         reason = one_line_error(result, command)
         assert "no-such-table" in reason
         assert "create-table --table-name no-such-table" in reason
@@ -70,12 +54,12 @@ def test_a_missing_table_fails_every_command_with_one_line(moto_server: LocalSer
 
 
 def test_create_table_with_user_index_is_idempotent(server: LocalServer) -> None:
-    name = new_table()
-    first = on(server, "create-table", "--table-name", name, "--with-user-index")
+    name = unique_name("cli")
+    first = cli_on(server, "create-table", "--table-name", name, "--with-user-index")
     assert first.returncode == 0, first.stderr
     assert f"creating table {name}" in first.stdout
     assert "index user_id-index is ACTIVE" in first.stdout
-    second = on(server, "create-table", "--table-name", name, "--with-user-index")
+    second = cli_on(server, "create-table", "--table-name", name, "--with-user-index")
     assert second.returncode == 0, second.stderr
     assert "index user_id-index exists already" in second.stdout
 
@@ -87,9 +71,9 @@ def test_create_table_with_user_index_is_idempotent(server: LocalServer) -> None
 
 
 def test_create_table_adds_the_index_to_an_existing_table(server: LocalServer) -> None:
-    name = new_table()
-    assert on(server, "create-table", "--table-name", name).returncode == 0
-    result = on(server, "create-table", "--table-name", name, "--with-user-index")
+    name = unique_name("cli")
+    assert cli_on(server, "create-table", "--table-name", name).returncode == 0
+    result = cli_on(server, "create-table", "--table-name", name, "--with-user-index")
     if server.kind == "dynalite":
         # dynalite can't add an index to an on-demand table; the reason says what to do.
         assert "create a new table with --with-user-index" in one_line_error(result, "create-table")
@@ -97,7 +81,7 @@ def test_create_table_adds_the_index_to_an_existing_table(server: LocalServer) -
     assert result.returncode == 0, result.stderr
     assert "adding index user_id-index" in result.stdout
     assert "index user_id-index is ACTIVE" in result.stdout
-    assert on(server, "check", "--table-name", name, "--with-user-index").returncode == 0
+    assert cli_on(server, "check", "--table-name", name, "--with-user-index").returncode == 0
 
 
 # --- check --------------------------------------------------------------------------------
@@ -109,9 +93,9 @@ def row(output: str, check: str) -> str:
 
 
 def test_check_passes_on_a_table_made_by_create_table(server: LocalServer) -> None:
-    name = new_table()
-    on(server, "create-table", "--table-name", name, "--with-user-index")
-    result = on(server, "check", "--table-name", name, "--with-user-index")
+    name = unique_name("cli")
+    cli_on(server, "create-table", "--table-name", name, "--with-user-index")
+    result = cli_on(server, "check", "--table-name", name, "--with-user-index")
     assert result.returncode == 0, result.stdout + result.stderr
     for check in ("table", "key schema", "billing mode", "user index"):
         assert " ok " in row(result.stdout, check)
@@ -124,16 +108,25 @@ def test_check_passes_on_a_table_made_by_create_table(server: LocalServer) -> No
     assert f"table {name} is ready" in result.stdout
 
 
-def test_check_fails_on_a_wrong_key_with_the_fix(server: LocalServer) -> None:
-    name = new_table()
+def table_not_made_by_the_cli(
+    server: LocalServer, *, key: str = "session_id", **billing: Any
+) -> str:
+    """A table made with boto3 alone (no TTL, no index): partition key `key` (S), billed
+    on demand unless `billing` says otherwise. Its name."""
+    name = unique_name("cli")
     make_client(server.endpoint_url).create_table(
         TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        **(billing or {"BillingMode": "PAY_PER_REQUEST"}),
     )
+    return name
+
+
+def test_check_fails_on_a_wrong_key_with_the_fix(server: LocalServer) -> None:
+    name = table_not_made_by_the_cli(server, key="id")
     wait_active(make_client(server.endpoint_url), name)
-    result = on(server, "check", "--table-name", name)
+    result = cli_on(server, "check", "--table-name", name)
     wrong = 1 if server.kind == "dynalite" else 2  # TTL is off as well, where it can be on
     assert f"{wrong} check(s) WRONG" in one_line_error(result, "check")
     line = row(result.stdout, "key schema")
@@ -143,46 +136,35 @@ def test_check_fails_on_a_wrong_key_with_the_fix(server: LocalServer) -> None:
     if server.kind == "moto":
         assert "moot: replace the table" in row(result.stdout, "TTL")
     # create-table refuses it rather than calling it "exists already".
-    refused = on(server, "create-table", "--table-name", name)
+    refused = cli_on(server, "create-table", "--table-name", name)
     assert "choose another --table-name" in one_line_error(refused, "create-table")
 
 
 def test_check_fails_when_ttl_is_off(moto_server: LocalServer) -> None:
-    name = new_table()
-    client = make_client(moto_server.endpoint_url)
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    result = on(moto_server, "check", "--table-name", name)
+    name = table_not_made_by_the_cli(moto_server)
+    result = cli_on(moto_server, "check", "--table-name", name)
     one_line_error(result, "check")
     line = row(result.stdout, "TTL")
     assert "WRONG" in line
     assert "DISABLED" in line
     assert f"run `dynamodb-sessions create-table --table-name {name}" in line
     # The suggested fix works, and check passes afterwards.
-    assert on(moto_server, "create-table", "--table-name", name).returncode == 0
-    assert on(moto_server, "check", "--table-name", name).returncode == 0
+    assert cli_on(moto_server, "create-table", "--table-name", name).returncode == 0
+    assert cli_on(moto_server, "check", "--table-name", name).returncode == 0
 
 
 def test_check_fails_on_provisioned_billing_and_a_missing_index(moto_server: LocalServer) -> None:
-    name = new_table()
-    make_client(moto_server.endpoint_url).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"}],
-        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+    name = table_not_made_by_the_cli(
+        moto_server, ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
     )
-    result = on(moto_server, "check", "--table-name", name, "--with-user-index")
+    result = cli_on(moto_server, "check", "--table-name", name, "--with-user-index")
     assert "3 check(s) WRONG" in one_line_error(result, "check")
     assert "--billing-mode PAY_PER_REQUEST" in row(result.stdout, "billing mode")
     assert "--with-user-index`" in row(result.stdout, "user index")
 
 
 def test_check_on_a_missing_table_says_how_to_create_it(server: LocalServer) -> None:
-    result = on(server, "check", "--table-name", "never-created")
+    result = cli_on(server, "check", "--table-name", "never-created")
     one_line_error(result, "check")
     assert "run `dynamodb-sessions create-table --table-name never-created" in row(
         result.stdout, "table"
@@ -193,7 +175,7 @@ def test_check_on_a_missing_table_says_how_to_create_it(server: LocalServer) -> 
 
 
 def test_runtime_policy_lists_only_what_the_library_calls() -> None:
-    result = run(
+    result = run_cli(
         "iam-policy", "--table-name", "Sessions", "--region", "eu-west-1",
         "--account-id", "123456789012", "--with-user-index",
     )  # fmt: skip
@@ -214,7 +196,7 @@ def test_runtime_policy_lists_only_what_the_library_calls() -> None:
 
 
 def test_runtime_policy_without_the_index_has_no_query() -> None:
-    result = run("iam-policy", "--table-name", "Sessions")  # region from AWS_DEFAULT_REGION
+    result = run_cli("iam-policy", "--table-name", "Sessions")  # region from AWS_DEFAULT_REGION
     assert result.returncode == 0
     (statement,) = json.loads(result.stdout)["Statement"]
     assert statement["Resource"] == "arn:aws:dynamodb:us-east-1:*:table/Sessions"
@@ -222,7 +204,7 @@ def test_runtime_policy_without_the_index_has_no_query() -> None:
 
 
 def test_setup_policy_covers_the_cli_commands() -> None:
-    result = run("iam-policy", "--for", "setup", "--table-name", "Sessions", "--region", "x")
+    result = run_cli("iam-policy", "--for", "setup", "--table-name", "Sessions", "--region", "x")
     statements = json.loads(result.stdout)["Statement"]
     actions = {action for statement in statements for action in statement["Action"]}
     assert {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:Scan"} <= actions
@@ -243,7 +225,7 @@ def seed(client: DynamoDBClient, table: str, items: list[dict[str, Any]]) -> Non
 
 def session_item(ttl: int, *, size: int = 10, user: str | None = None) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "session_id": {"S": uuid.uuid4().hex * 2},
+        "session_id": {"S": new_key()},
         "data": {"M": {"pad": {"S": "x" * size}}},
         "ttl": {"N": str(ttl)},
         "created": {"N": str(ttl - 60)},
@@ -264,8 +246,8 @@ def table_keys(client: DynamoDBClient, table: str) -> set[str]:
 @pytest.fixture
 def seeded(server: LocalServer) -> tuple[str, set[str], set[str]]:
     """A fresh table with 500 expired and 500 live sessions: (name, expired, live)."""
-    name = new_table()
-    assert on(server, "create-table", "--table-name", name).returncode == 0
+    name = unique_name("cli")
+    assert cli_on(server, "create-table", "--table-name", name).returncode == 0
     now = int(time.time())
     expired = [session_item(now - 1 - i % 3600) for i in range(500)]
     live = [session_item(now + 3600 + i) for i in range(500)]
@@ -283,12 +265,12 @@ def test_sweep_deletes_only_the_expired_sessions(
     name, expired, live = seeded
     client = make_client(server.endpoint_url)
 
-    dry = on(server, "sweep", "--table-name", name, "--dry-run", "--page-size", "250")
+    dry = cli_on(server, "sweep", "--table-name", name, "--dry-run", "--page-size", "250")
     assert dry.returncode == 0, dry.stderr
     assert "dry run: 500 of 1000 items are expired; none deleted" in dry.stdout
     assert table_keys(client, name) == expired | live
 
-    result = on(server, "sweep", "--table-name", name, "--page-size", "250")
+    result = cli_on(server, "sweep", "--table-name", name, "--page-size", "250")
     assert result.returncode == 0, result.stderr
     # Progress lines when not on a terminal, with a bar when the item count is known.
     progress = [line for line in result.stdout.splitlines() if " scanned, " in line]
@@ -298,15 +280,15 @@ def test_sweep_deletes_only_the_expired_sessions(
     assert "deleted 500 expired of 1000 items" in result.stdout
     assert table_keys(client, name) == live
 
-    again = on(server, "sweep", "--table-name", name)
+    again = cli_on(server, "sweep", "--table-name", name)
     assert "deleted 0 expired of 500 items" in again.stdout
 
 
 def test_sweep_keeps_a_session_refreshed_while_it_runs(moto_server: LocalServer) -> None:
     from dynamodb_sessions.cli._maintenance import sweep
 
-    name = new_table()
-    on(moto_server, "create-table", "--table-name", name)
+    name = unique_name("cli")
+    cli_on(moto_server, "create-table", "--table-name", name)
     client = make_client(moto_server.endpoint_url)
     stale = session_item(int(time.time()) - 10)
     seed(client, name, [stale, session_item(int(time.time()) - 10)])
@@ -330,8 +312,8 @@ def test_sweep_keeps_a_session_refreshed_while_it_runs(moto_server: LocalServer)
 
 
 def test_stats_counts_and_histogram(server: LocalServer) -> None:
-    name = new_table()
-    on(server, "create-table", "--table-name", name)
+    name = unique_name("cli")
+    cli_on(server, "create-table", "--table-name", name)
     now = int(time.time())
     items = (
         [session_item(now + 600, size=100, user="ann") for _ in range(6)]
@@ -339,7 +321,7 @@ def test_stats_counts_and_histogram(server: LocalServer) -> None:
         + [session_item(now - 600, size=20000) for _ in range(2)]
     )
     seed(make_client(server.endpoint_url), name, items)
-    result = on(server, "stats", "--table-name", name)
+    result = cli_on(server, "stats", "--table-name", name)
     assert result.returncode == 0, result.stderr
     assert "scanned 11 items: 9 live, 2 expired but present, 6 bound to a user" in result.stdout
     histogram = re.findall(r"^ +[\d.]+ K?B - [\d.]+ KB +(\d+)", result.stdout, re.MULTILINE)
@@ -351,8 +333,8 @@ def test_stats_counts_and_histogram(server: LocalServer) -> None:
 
 
 def test_sessions_list_and_revoke_one_users_sessions(server: LocalServer) -> None:
-    name = new_table()
-    if on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
+    name = unique_name("cli")
+    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
         pytest.fail("create-table failed")
     store = DynamoDBStore(name, client=make_client(server.endpoint_url))
     expires = int(time.time()) + 3600
@@ -364,27 +346,29 @@ def test_sessions_list_and_revoke_one_users_sessions(server: LocalServer) -> Non
             await store.create(key, data={"n": "1"}, expires=expires, user_id=user)
 
     anyio.run(create_all)
-    listed = on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
+    listed = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
     assert listed.returncode == 0, listed.stderr
     assert "2 live session(s) of user ann@example.com (hashed ids):" in listed.stdout
     assert keys["ann-laptop"] in listed.stdout
     assert keys["ann-phone"] in listed.stdout
     assert keys["bob"] not in listed.stdout
 
-    revoked = on(server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name)
+    revoked = cli_on(
+        server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name
+    )
     assert revoked.returncode == 0, revoked.stderr
     assert "revoked 2 session(s) of user ann@example.com" in revoked.stdout
     assert anyio.run(store.load, keys["ann-laptop"]) is None
     assert anyio.run(store.load, keys["ann-phone"]) is None
     assert anyio.run(store.load, keys["bob"]) is not None
-    again = on(server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name)
+    again = cli_on(server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name)
     assert "revoked 0 session(s)" in again.stdout
 
 
 def test_sessions_on_a_table_without_the_index_says_how_to_add_it(server: LocalServer) -> None:
-    name = new_table()
-    on(server, "create-table", "--table-name", name)
-    result = on(server, "sessions", "revoke", "--user", "ann", "--table-name", name)
+    name = unique_name("cli")
+    cli_on(server, "create-table", "--table-name", name)
+    result = cli_on(server, "sessions", "revoke", "--user", "ann", "--table-name", name)
     assert "create-table --with-user-index" in one_line_error(result, "sessions revoke")
 
 
@@ -401,11 +385,8 @@ def test_every_command_line_in_the_docs_uses_real_flags() -> None:
     found = re.findall(r"^(?:\$ )?dynamodb-sessions ([a-z].*)$", doc, flags=re.MULTILINE)
     lines = [line for line in found if ": error: " not in line]  # quoted error messages
     assert len(lines) > 15
-    helps: dict[str, str] = {}
     for line in lines:
         words = line.split()
         command = " ".join(words[:2] if words[0] == "sessions" else words[:1])
-        if command not in helps:
-            helps[command] = run(*command.split(), "--help").stdout
         for flag in re.findall(r"--[a-z-]+", line):
-            assert flag in helps[command], f"docs/cli.md: {line!r}: {flag}"
+            assert flag in cli_help(command), f"docs/cli.md: {line!r}: {flag}"

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore
-from tests.conftest import make_client, sessions_table
+from tests.support import store_with_client
 
 pytestmark = pytest.mark.anyio
 
@@ -66,11 +66,7 @@ def build_app(store: DynamoDBStore, gate: Gate, **options: Any) -> Starlette:
 
 @pytest.fixture
 def store(dynalite_server: LocalServer) -> DynamoDBStore:
-    return DynamoDBStore(
-        sessions_table(dynalite_server),
-        client=make_client(dynalite_server.endpoint_url),
-        max_pool_connections=64,
-    )
+    return store_with_client(dynalite_server, max_pool_connections=64)
 
 
 async def run_parallel(

@@ -25,8 +25,8 @@ from starlette.routing import Route
 from devservers.dynamodb import LocalServer
 from devservers.faulty import BlackHoleServer
 from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore, MemoryStore
-from tests.conftest import sessions_table
 from tests.sessions_app import make_app
+from tests.support import store_at_url
 
 pytestmark = pytest.mark.anyio
 STORE_TIMEOUT = 0.5
@@ -37,11 +37,7 @@ MARGIN = 2.0
 
 async def valid_cookie(dynalite_server: LocalServer) -> str:
     """A signed cookie of a live session, made while the store answered."""
-    store = DynamoDBStore(
-        sessions_table(dynalite_server),
-        endpoint_url=dynalite_server.endpoint_url,
-        region_name="us-east-1",
-    )
+    store = store_at_url(dynalite_server)
     transport = httpx.ASGITransport(app=make_app(store))
     async with httpx.AsyncClient(transport=transport, base_url="https://t") as client:
         await client.post("/set", json={"a": 1})

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from devservers.dynamodb import LocalServer
-from tests.conftest import sessions_table
+from tests.support import sessions_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -3,9 +3,7 @@ the session, nothing for those that don't, and never a raw id in the logs."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 
 import anyio
@@ -27,8 +25,8 @@ from dynamodb_sessions import (
     SessionStoreError,
 )
 from dynamodb_sessions._serialization import DATA_LIMIT
-from tests.conftest import make_client, sessions_table
 from tests.sessions_app import make_app, routes, wrap_app
+from tests.support import key_of, make_client, new_key, store_at_url, store_with_client
 
 
 def down_store() -> DynamoDBStore:
@@ -41,7 +39,7 @@ def down_store() -> DynamoDBStore:
 @pytest.fixture
 def signed_cookie(moto_server: LocalServer) -> str:
     """A valid cookie for a live session (made while the store was up)."""
-    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    store = store_with_client(moto_server)
     with TestClient(make_app(store), base_url="https://t") as client:
         client.post("/set", json={"user": "ann"})
         cookie: str = client.cookies["session"]
@@ -158,12 +156,9 @@ async def test_a_write_whose_answer_was_lost_is_retried_and_counted_once(
     # The first UpdateItem and PutItem reach DynamoDB, but their answers are lost; the
     # client retries, the retry fails its own condition, and the write token shows the
     # write had landed: success, not a 409, and no double application.
-    table = sessions_table(dynalite_server)
     with LossyProxy(dynalite_server.endpoint_url, lose_once={"PutItem", "UpdateItem"}) as proxy:
-        store = DynamoDBStore(
-            table, endpoint_url=proxy.endpoint_url, region_name="us-east-1", lean=lean
-        )
-        key = uuid.uuid4().hex * 2
+        store = store_at_url(dynalite_server, proxy.endpoint_url, lean=lean)
+        key = new_key()
         await store.create(key, data={"n": "0"}, expires=2**31)
         await store.update(key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=2**31)
         stored = await store.load(key)
@@ -188,7 +183,7 @@ def test_store_down_gives_503_when_the_middleware_wraps_the_whole_app(signed_coo
 def test_too_large_gives_413_when_the_middleware_wraps_the_whole_app(
     moto_server: LocalServer,
 ) -> None:
-    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    store = store_with_client(moto_server)
     with TestClient(wrap_app(store), base_url="https://t") as client:
         assert client.post("/big").status_code == 413
 
@@ -199,7 +194,7 @@ def test_failure_log_names_the_presented_session_by_its_hash(
     down_client.cookies.set("session", signed_cookie)
     with caplog.at_level(logging.ERROR, logger="dynamodb_sessions"):
         down_client.get("/read")
-    key = hashlib.sha256(signed_cookie.split(".")[0].encode()).hexdigest()
+    key = key_of(signed_cookie)
     assert f"session {key[:12]}" in caplog.text
     assert "session new" not in caplog.text
 
@@ -207,7 +202,7 @@ def test_failure_log_names_the_presented_session_by_its_hash(
 def test_item_dynamodb_refuses_as_too_large_is_answered_413(moto_server: LocalServer) -> None:
     # moto refuses items over 405,000 bytes, under DynamoDB's 409,600 (our budget):
     # a real server saying "Item size has exceeded the maximum allowed size".
-    store = DynamoDBStore(sessions_table(moto_server), client=make_client(moto_server.endpoint_url))
+    store = store_with_client(moto_server)
     with TestClient(make_app(store), base_url="https://t") as client:
         response = client.post(f"/big?size={DATA_LIMIT - 100}")
         assert response.status_code == 413

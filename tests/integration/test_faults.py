@@ -31,10 +31,8 @@ from starlette.types import ASGIApp
 from devservers.dynamodb import LocalServer
 from devservers.faulty import BlackHoleServer
 from devservers.proxy import BackgroundProxy
-from dynamodb_sessions import DynamoDBStore
-from tests.conftest import make_client, sessions_table
 from tests.sessions_app import make_app
-from tests.support import key_of
+from tests.support import key_of, make_client, sessions_table, store_at_url
 
 pytestmark = pytest.mark.anyio
 PHASE_SECONDS = 120  # a bound on each phase, far above what any needs
@@ -153,10 +151,7 @@ def proxied(dynalite_server: LocalServer) -> Iterator[BackgroundProxy]:
 
 
 def app_through(proxy: BackgroundProxy, server: LocalServer, *, lean: bool = True) -> ASGIApp:
-    store = DynamoDBStore(
-        sessions_table(server), endpoint_url=proxy.url, region_name="us-east-1", lean=lean
-    )
-    return make_app(store)
+    return make_app(store_at_url(server, proxy.url, lean=lean))
 
 
 async def run_with_faults(
@@ -258,9 +253,7 @@ async def test_black_hole_and_recovery(
     with BlackHoleServer() as hole:
         # The store's default timeouts (4 attempts of up to 2 s): the request's
         # deadline, not the retries, bounds each wait.
-        stuck = DynamoDBStore(
-            sessions_table(dynalite_server), endpoint_url=hole.endpoint_url, region_name="us-east-1"
-        )
+        stuck = store_at_url(dynalite_server, hole.endpoint_url)
         before = crowd.statuses[503]
         await crowd.write(make_app(stuck), 1)
         assert crowd.statuses[503] - before == 3 * 2

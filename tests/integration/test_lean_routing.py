@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
-import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from botocore import UNSIGNED
@@ -27,9 +25,8 @@ from devservers.forward_proxy import ForwardProxy
 from devservers.proxy import BackgroundProxy
 from devservers.tls import Certificates, TLSForwarder, make_certificates
 from dynamodb_sessions import DynamoDBStore, SessionStoreError, SessionStoreUnavailableError
-from tests.conftest import sessions_table
 from tests.sessions_app import make_app
-from tests.support import block_internet
+from tests.support import block_internet, new_key, store_at_url, stored_data
 
 pytestmark = pytest.mark.anyio
 both_paths = pytest.mark.parametrize("lean", [True, False], ids=["lean", "boto3"])
@@ -59,21 +56,19 @@ def forward_proxy() -> Iterator[ForwardProxy]:
         yield proxy
 
 
-def store_for(
-    server: LocalServer, *, endpoint_url: str, lean: bool, **options: Any
-) -> DynamoDBStore:
-    options.setdefault("region_name", "us-east-1")
-    return DynamoDBStore(sessions_table(server), endpoint_url=endpoint_url, lean=lean, **options)
+@pytest.fixture
+def http_proxy(forward_proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch) -> ForwardProxy:
+    """The forward proxy, named in HTTP_PROXY."""
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
+    return forward_proxy
 
 
 async def use(store: DynamoDBStore) -> None:
     """A few calls of different operations; they must all succeed."""
-    key = uuid.uuid4().hex * 2
+    key = new_key()
     await store.ping()
     await store.create(key, data={"a": "1"}, expires=2**31)
-    stored = await store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"a": "1"}
+    assert await stored_data(store, key) == {"a": "1"}
 
 
 def assert_path(store: DynamoDBStore, lean: bool) -> None:
@@ -88,9 +83,7 @@ def assert_path(store: DynamoDBStore, lean: bool) -> None:
 async def test_verify_takes_a_private_ca_bundle(
     moto_server: LocalServer, tls_moto: TLSForwarder, certificates: Certificates, lean: bool
 ) -> None:
-    store = store_for(
-        moto_server, endpoint_url=tls_moto.endpoint_url, lean=lean, verify=str(certificates.ca)
-    )
+    store = store_at_url(moto_server, tls_moto.endpoint_url, lean=lean, verify=str(certificates.ca))
     before = tls_moto.connections
     await use(store)
     assert tls_moto.connections > before
@@ -106,7 +99,7 @@ async def test_aws_ca_bundle_from_the_environment_is_honoured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_CA_BUNDLE", str(certificates.ca))
-    store = store_for(moto_server, endpoint_url=tls_moto.endpoint_url, lean=lean)
+    store = store_at_url(moto_server, tls_moto.endpoint_url, lean=lean)
     await use(store)
     assert_path(store, lean)
 
@@ -116,7 +109,7 @@ async def test_aws_ca_bundle_from_the_environment_is_honoured(
 async def test_verify_false_skips_certificate_checks(
     moto_server: LocalServer, tls_moto: TLSForwarder, lean: bool
 ) -> None:
-    store = store_for(moto_server, endpoint_url=tls_moto.endpoint_url, lean=lean, verify=False)
+    store = store_at_url(moto_server, tls_moto.endpoint_url, lean=lean, verify=False)
     await use(store)
     assert_path(store, lean)
 
@@ -125,7 +118,7 @@ async def test_verify_false_skips_certificate_checks(
 async def test_an_untrusted_certificate_is_refused(
     moto_server: LocalServer, tls_moto: TLSForwarder, lean: bool
 ) -> None:
-    store = store_for(moto_server, endpoint_url=tls_moto.endpoint_url, lean=lean, max_attempts=1)
+    store = store_at_url(moto_server, tls_moto.endpoint_url, lean=lean, max_attempts=1)
     with pytest.raises(SessionStoreUnavailableError, match=r"SSL|certificate"):
         await store.ping()
 
@@ -135,32 +128,24 @@ async def test_an_untrusted_certificate_is_refused(
 
 @both_paths
 async def test_http_proxy_from_the_environment_is_used(
-    moto_server: LocalServer,
-    forward_proxy: ForwardProxy,
-    lean: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    moto_server: LocalServer, http_proxy: ForwardProxy, lean: bool
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
-    store = store_for(moto_server, endpoint_url=moto_server.endpoint_url, lean=lean)
+    store = store_at_url(moto_server, lean=lean)
     await use(store)
     moto = moto_server.endpoint_url.removeprefix("http://")
-    assert len(forward_proxy.requests) >= 3
-    assert set(forward_proxy.targets()) == {moto}
+    assert len(http_proxy.requests) >= 3
+    assert set(http_proxy.targets()) == {moto}
     assert_path(store, lean)
 
 
 @both_paths
 async def test_no_proxy_bypasses_the_proxy(
-    moto_server: LocalServer,
-    forward_proxy: ForwardProxy,
-    lean: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    moto_server: LocalServer, http_proxy: ForwardProxy, lean: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HTTP_PROXY", forward_proxy.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    store = store_for(moto_server, endpoint_url=moto_server.endpoint_url, lean=lean)
+    store = store_at_url(moto_server, lean=lean)
     await use(store)
-    assert forward_proxy.requests == []
+    assert http_proxy.requests == []
     assert_path(store, lean)
 
 
@@ -169,7 +154,7 @@ async def test_proxies_from_botocore_config_are_used(
     moto_server: LocalServer, forward_proxy: ForwardProxy, lean: bool
 ) -> None:
     config = Config(proxies={"http": forward_proxy.url})
-    store = store_for(moto_server, endpoint_url=moto_server.endpoint_url, lean=lean, config=config)
+    store = store_at_url(moto_server, lean=lean, config=config)
     await use(store)
     assert len(forward_proxy.requests) >= 3
     assert_path(store, lean)
@@ -185,9 +170,7 @@ async def test_https_goes_through_a_connect_tunnel_with_the_private_ca(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", forward_proxy.url)
-    store = store_for(
-        moto_server, endpoint_url=tls_moto.endpoint_url, lean=lean, verify=str(certificates.ca)
-    )
+    store = store_at_url(moto_server, tls_moto.endpoint_url, lean=lean, verify=str(certificates.ca))
     await use(store)
     assert forward_proxy.requests
     assert set(forward_proxy.requests) == {f"CONNECT 127.0.0.1:{tls_moto.port}"}
@@ -261,7 +244,7 @@ async def test_a_path_in_endpoint_url_is_kept(moto_server: LocalServer, lean: bo
     proxy = BackgroundProxy(moto_server.endpoint_url)
     try:
         proxy.configure(strip_prefix="/dynamodb")
-        store = store_for(moto_server, endpoint_url=proxy.url + "/dynamodb", lean=lean)
+        store = store_at_url(moto_server, proxy.url + "/dynamodb", lean=lean)
         await use(store)
         paths = proxy.stats()["paths"]
     finally:
@@ -335,7 +318,7 @@ async def test_retries_draw_on_botocore_retry_quota(moto_server: LocalServer, le
     proxy = BackgroundProxy(moto_server.endpoint_url)
     try:
         proxy.configure(faults={"500": 1.0})
-        store = store_for(moto_server, endpoint_url=proxy.url, lean=lean, max_attempts=2)
+        store = store_at_url(moto_server, proxy.url, lean=lean, max_attempts=2)
         for _ in range(40):
             with pytest.raises(SessionStoreUnavailableError):
                 await store.load("k" * 64)
@@ -391,9 +374,8 @@ async def test_lean_steps_aside_for_what_it_cannot_send_like_boto3(
 ) -> None:
     # Unsigned requests: the lean caller only signs with SigV4, so the boto3 client
     # sends this store's calls (which the server may refuse: that is not the point).
-    store = store_for(
+    store = store_at_url(
         dynalite_server,
-        endpoint_url=dynalite_server.endpoint_url,
         lean=True,
         config=Config(signature_version=UNSIGNED),
     )
@@ -404,9 +386,8 @@ async def test_lean_steps_aside_for_what_it_cannot_send_like_boto3(
 
 
 async def test_lean_steps_aside_for_adaptive_retries(moto_server: LocalServer) -> None:
-    store = store_for(
+    store = store_at_url(
         moto_server,
-        endpoint_url=moto_server.endpoint_url,
         lean=True,
         config=Config(retries={"mode": "adaptive"}),
     )

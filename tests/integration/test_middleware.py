@@ -20,10 +20,16 @@ from dynamodb_sessions import DynamoDBStore
 from dynamodb_sessions._serialization import DATA_LIMIT, MAX_DEPTH, entry_size, user_id_size
 from dynamodb_sessions._session import MAX_USER_ID_BYTES
 from dynamodb_sessions.stores.dynamodb import MAX_KEYS_PER_UPDATE
-from tests.conftest import Clock, RequestCounter, make_client, sessions_table
 from tests.sessions_app import make_app, request_var
-
-COOKIE_RE = re.compile(r"session=([^;]+); path=/; Max-Age=1209600; httponly; samesite=lax; secure$")
+from tests.support import (
+    CLEARED_COOKIE,
+    EXPIRED,
+    Clock,
+    RequestCounter,
+    session_cookie,
+    store_with_client,
+    stored_item,
+)
 
 
 @pytest.fixture
@@ -37,19 +43,11 @@ def client(dynamodb_store: DynamoDBStore, options: dict[str, Any]) -> Iterator[T
         yield c
 
 
-def session_cookie(response: Any) -> str:
-    match = COOKIE_RE.match(response.headers["set-cookie"])
-    assert match, response.headers["set-cookie"]
-    return match.group(1)
-
-
-def item_for(store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
-    session_id = cookie.split(".")[0]
-    key = hashlib.sha256(session_id.encode()).hexdigest()
-    response = store.client.get_item(
-        TableName=store.table_name, Key={"session_id": {"S": key}}, ConsistentRead=True
-    )
-    return response.get("Item")
+def stored_expiry(store: DynamoDBStore, cookie: str) -> int:
+    """The `ttl` of the item `cookie` names, which must exist."""
+    item = stored_item(store, cookie)
+    assert item is not None
+    return int(item["ttl"]["N"])
 
 
 def test_new_session_cookie_is_signed_random_id_with_secure_flags(
@@ -61,7 +59,7 @@ def test_new_session_cookie_is_signed_random_id_with_secure_flags(
     cookie = session_cookie(response)
     session_id, _timestamp, _signature = cookie.split(".")
     assert len(session_id) == 43  # 32 random bytes: 256 bits
-    item = item_for(dynamodb_store, cookie)
+    item = stored_item(dynamodb_store, cookie)
     assert item is not None
     assert item["data"] == {"M": {"user": {"S": '"ann"'}}}  # JSON text, never pickle
     assert "ttl" in item
@@ -72,7 +70,7 @@ def test_stored_key_is_the_sha256_of_the_id_and_ttl_is_idle_expiry(
     client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock
 ) -> None:
     cookie = session_cookie(client.post("/set", json={"a": 1}))
-    item = item_for(dynamodb_store, cookie)
+    item = stored_item(dynamodb_store, cookie)
     assert item is not None
     assert item["session_id"]["S"] == hashlib.sha256(cookie.split(".")[0].encode()).hexdigest()
     assert int(item["ttl"]["N"]) == int(clock()) + 14 * 24 * 3600
@@ -187,7 +185,7 @@ def test_unknown_id_is_never_adopted(
     assert counter.take() == {"GetItem": 1, "PutItem": 1}
     new_cookie = session_cookie(response)
     assert new_cookie.split(".")[0] != cookie.split(".")[0]
-    assert item_for(dynamodb_store, cookie) is None
+    assert stored_item(dynamodb_store, cookie) is None
 
 
 def test_expired_item_still_in_table_is_never_served(
@@ -195,12 +193,12 @@ def test_expired_item_still_in_table_is_never_served(
 ) -> None:
     cookie = session_cookie(client.post("/set", json={"user": "ann"}))
     clock.advance(14 * 24 * 3600)
-    assert item_for(dynamodb_store, cookie) is not None  # local servers never delete
+    assert stored_item(dynamodb_store, cookie) is not None  # local servers never delete
     client.cookies.set("session", cookie)
     response = client.get("/read")
     assert response.json() == {}
     # The stale cookie is dropped so later requests don't pay for a read.
-    assert "expires=Thu, 01 Jan 1970" in response.headers["set-cookie"]
+    assert EXPIRED in response.headers["set-cookie"]
 
 
 def test_write_sends_one_update_with_only_the_changed_key(
@@ -212,7 +210,7 @@ def test_write_sends_one_update_with_only_the_changed_key(
     assert response.json() == {"a": 1, "b": 3}
     assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
     assert session_cookie(response) != ""  # re-issued: Max-Age slides with the write
-    item = item_for(dynamodb_store, cookie)
+    item = stored_item(dynamodb_store, cookie)
     assert item is not None
     assert item["data"]["M"] == {"a": {"S": "1"}, "b": {"S": "3"}}
 
@@ -237,9 +235,7 @@ def test_sliding_expiry_refreshes_at_most_once_per_window(
     response = client.get("/read")
     assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
     assert session_cookie(response).split(".")[0] == cookie.split(".")[0]
-    item = item_for(dynamodb_store, cookie)
-    assert item is not None
-    assert int(item["ttl"]["N"]) == int(clock()) + 14 * 24 * 3600
+    assert stored_expiry(dynamodb_store, cookie) == int(clock()) + 14 * 24 * 3600
     counter.take()
     assert client.get("/read").json() == {"a": 1}
     assert counter.take() == {"GetItem": 1}
@@ -250,9 +246,7 @@ def test_absolute_lifetime_caps_the_sliding_expiry(
     client: TestClient, dynamodb_store: DynamoDBStore, clock: Clock
 ) -> None:
     cookie = session_cookie(client.post("/set", json={"a": 1}))
-    item = item_for(dynamodb_store, cookie)
-    assert item is not None
-    assert int(item["ttl"]["N"]) == int(clock()) + 100
+    assert stored_expiry(dynamodb_store, cookie) == int(clock()) + 100
     clock.advance(99)
     assert client.get("/read").json() == {"a": 1}
     clock.advance(1)
@@ -266,11 +260,8 @@ def test_logout_deletes_the_item_and_expires_the_cookie(
     counter.take()
     response = client.post("/logout")
     assert counter.take() == {"GetItem": 1, "DeleteItem": 1}
-    assert response.headers["set-cookie"] == (
-        "session=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; "
-        "samesite=lax; secure"
-    )
-    assert item_for(dynamodb_store, cookie) is None
+    assert response.headers["set-cookie"] == CLEARED_COOKIE
+    assert stored_item(dynamodb_store, cookie) is None
 
 
 def test_regenerate_id_moves_the_data_and_kills_the_old_cookie(
@@ -282,7 +273,7 @@ def test_regenerate_id_moves_the_data_and_kills_the_old_cookie(
     # The new item, then the old one becomes a data-less tombstone (see rotation_grace).
     assert counter.take() == {"GetItem": 1, "PutItem": 1, "UpdateItem": 1}
     assert new.split(".")[0] != old.split(".")[0]
-    tombstone = item_for(dynamodb_store, old)
+    tombstone = stored_item(dynamodb_store, old)
     assert tombstone is not None
     assert "rotated" in tombstone
     assert not {"data", "user_id"} & tombstone.keys()
@@ -292,24 +283,18 @@ def test_regenerate_id_moves_the_data_and_kills_the_old_cookie(
     assert client.get("/read").json() == {}
 
 
-def test_nothing_is_saved_when_the_app_answers_5xx(
-    client: TestClient, counter: RequestCounter
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/fail", 500), ("/big", 413)],
+    ids=["the-app-answers-5xx", "too-large-a-session"],
+)
+def test_nothing_is_saved_and_the_stored_state_is_kept(
+    client: TestClient, counter: RequestCounter, path: str, status: int
 ) -> None:
     client.post("/set", json={"a": 1})
     counter.take()
-    response = client.post("/fail")
-    assert response.status_code == 500
-    assert counter.take() == {"GetItem": 1}
-    assert client.get("/read").json() == {"a": 1}
-
-
-def test_too_large_session_is_refused_and_stored_state_kept(
-    client: TestClient, counter: RequestCounter
-) -> None:
-    client.post("/set", json={"a": 1})
-    counter.take()
-    response = client.post("/big")
-    assert response.status_code == 413
+    response = client.post(path)
+    assert response.status_code == status
     assert "Traceback" not in response.text
     assert counter.take() == {"GetItem": 1}
     assert client.get("/read").json() == {"a": 1}
@@ -416,7 +401,7 @@ def test_client_value_the_session_cannot_store_is_refused_at_set_time(
     assert response.status_code == 500
     assert response.text == "Internal Server Error\n"
     assert counter.take() == {"GetItem": 1}
-    item = item_for(dynamodb_store, cookie)
+    item = stored_item(dynamodb_store, cookie)
     assert item is not None
     assert item["data"]["M"] == {"a": {"S": "1"}}
 
@@ -439,7 +424,7 @@ def test_more_keys_changed_than_one_atomic_write_holds_is_413_and_writes_nothing
     assert response.status_code == 413
     assert "Traceback" not in response.text
     assert counter.take() == {"GetItem": 1}  # refused before any write: nothing half-saved
-    item = item_for(dynamodb_store, cookie)
+    item = stored_item(dynamodb_store, cookie)
     assert item is not None
     assert item["data"]["M"]["k0"] == {"S": "-1"}
     assert item["data"]["M"][f"k{len(many) - 1}"] == {"S": str(len(many) - 1)}
@@ -465,9 +450,8 @@ def test_max_age_zero_or_less_gives_a_cookie_expired_at_once_as_starlette(
     assert f"; Max-Age={options['max_age']}; " in response.headers["set-cookie"]
     cookie = re.match(r"session=([^;]+);", response.headers["set-cookie"])
     assert cookie is not None
-    item = item_for(dynamodb_store, cookie.group(1))
-    assert item is not None
-    assert int(item["ttl"]["N"]) == int(clock()) + 1  # the stored copy goes at once too
+    # The stored copy goes at once too.
+    assert stored_expiry(dynamodb_store, cookie.group(1)) == int(clock()) + 1
     clock.advance(1)
     client.cookies.set("session", cookie.group(1))
     assert client.get("/read").json() == {}
@@ -478,9 +462,7 @@ def test_a_session_filling_the_budget_with_the_longest_user_id_is_stored(
 ) -> None:
     # dynalite sizes items by DynamoDB's rules (409,600 bytes): the budget leaves
     # room for the bookkeeping, and one byte more is refused by us, not by DynamoDB.
-    store = DynamoDBStore(
-        sessions_table(dynalite_server), client=make_client(dynalite_server.endpoint_url)
-    )
+    store = store_with_client(dynalite_server)
     budget = DATA_LIMIT - user_id_size("u" * MAX_USER_ID_BYTES) - entry_size("blob", '""')
     with TestClient(make_app(store), base_url="https://t") as client:
         path = f"/bind-big?user_bytes={MAX_USER_ID_BYTES}&size="

@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore, SessionConfigError
-from tests.conftest import sessions_table
 from tests.sessions_app import make_app
+from tests.support import sessions_table
 
 both_paths = pytest.mark.parametrize("lean", [True, False], ids=["lean", "boto3"])
 

@@ -30,8 +30,7 @@ from dynamodb_sessions import (
     SessionStore,
 )
 from dynamodb_sessions._cookies import store_key
-from tests.conftest import Clock, sessions_table
-from tests.integration.test_user_index import indexed_table
+from tests.support import Clock, indexed_table, store_at_url, stored_item
 
 pytestmark = pytest.mark.anyio
 BASE = "https://t"
@@ -157,14 +156,6 @@ async def in_flight(
             pause.go.set()
 
 
-def item(store: DynamoDBStore, cookie: str) -> dict[str, Any] | None:
-    key = store_key(cookie.split(".")[0])
-    response = store.client.get_item(
-        TableName=store.table_name, Key={"session_id": {"S": key}}, ConsistentRead=True
-    )
-    return response.get("Item")
-
-
 def items_holding(store: DynamoDBStore, marker: str) -> list[dict[str, Any]]:
     """Every live (non-tombstone) item whose data holds `marker` anywhere."""
     found = []
@@ -177,34 +168,29 @@ def items_holding(store: DynamoDBStore, marker: str) -> list[dict[str, Any]]:
     return found
 
 
+async def shopper(store: SessionStore, **options: Any) -> tuple[Browser, str]:
+    """A browser of a new app whose session holds a cart: the browser and its cookie."""
+    browser = Browser(make_app(store, **options))
+    await browser.send("POST", "/write/cart?value=apple")
+    assert browser.cookie is not None
+    return browser, browser.cookie
+
+
 @pytest.fixture
 def store(dynalite_server: LocalServer, clock: Clock) -> DynamoDBStore:
-    return DynamoDBStore(
-        sessions_table(dynalite_server),
-        endpoint_url=dynalite_server.endpoint_url,
-        region_name="us-east-1",
-        clock=clock,
-    )
+    return store_at_url(dynalite_server, clock=clock)
 
 
 @pytest.fixture
 def indexed_store(dynalite_server: LocalServer, clock: Clock) -> DynamoDBStore:
-    return DynamoDBStore(
-        indexed_table(dynalite_server),
-        endpoint_url=dynalite_server.endpoint_url,
-        region_name="us-east-1",
-        clock=clock,
-    )
+    return store_at_url(dynalite_server, table=indexed_table(dynalite_server), clock=clock)
 
 
 async def test_requests_in_flight_during_sign_in_never_sign_the_user_out(
     store: DynamoDBStore,
 ) -> None:
-    app = make_app(store)
-    browser = Browser(app)
-    await browser.send("POST", "/write/cart?value=apple")
-    before = browser.cookie
-    assert before is not None
+    browser, before = await shopper(store)
+    app = browser.app
     # Two requests of a single-page app load the pre-login session, then the login runs.
     async with (
         in_flight(app, "w", browser.send("POST", "/write/theme?pause=w", keep=False)) as writer,
@@ -228,11 +214,11 @@ async def test_requests_in_flight_during_sign_in_never_sign_the_user_out(
     assert (late_write.status_code, "set-cookie" in late_write.headers) == (409, False)
     # The user is signed in, with what the session held; the table agrees.
     assert (await browser.send("GET", "/read")).json() == {"cart": "apple", "user": "ann"}
-    old = item(store, before)
+    old = stored_item(store, before)
     assert old is not None
     assert "rotated" in old
     assert "data" not in old
-    new = item(store, after)
+    new = stored_item(store, after)
     assert new is not None
     assert new["data"]["M"] == {
         "cart": {"S": '"apple"'},
@@ -273,7 +259,7 @@ async def test_logout_during_sign_in_wins_and_nothing_is_created(
         assert (await browser.send("POST", "/logout")).status_code == 200
     assert login_[0].status_code == 409
     assert "set-cookie" not in login_[0].headers
-    assert item(store, before) is None
+    assert stored_item(store, before) is None
     assert items_holding(store, "logout-vs-login-" + store_key("a")[:8]) == []
 
 
@@ -294,48 +280,34 @@ async def test_revocation_during_sign_in_wins_and_nothing_is_created(
     assert (await browser.send("GET", "/read", cookie=before)).json() == {}
 
 
-async def test_a_write_made_during_sign_in_is_kept(store: DynamoDBStore) -> None:
-    app = make_app(store)
-    browser = Browser(app)
-    await browser.send("POST", "/write/cart?value=apple")
-    async with in_flight(app, "l", browser.send("POST", "/login?pause=l")) as login_:
-        written = await browser.send("POST", "/write/theme?value=dark", keep=False)
-        assert written.status_code == 200
-    assert login_[0].status_code == 200
-    # The sign-in rebased on the write that was answered 200 meanwhile.
-    assert (await browser.send("GET", "/read")).json() == {
-        "cart": "apple",
-        "theme": "dark",
-        "user": "ann",
-    }
-
-
-async def test_a_sign_in_that_clashes_with_a_write_made_meanwhile_is_refused(
-    store: DynamoDBStore,
+@pytest.mark.parametrize(
+    ("write", "signed_in", "session"),
+    [
+        # The sign-in rebases on the write that was answered 200 meanwhile.
+        ("/write/theme?value=dark", 200, {"cart": "apple", "theme": "dark", "user": "ann"}),
+        # A clash: nothing moves, the old session keeps the write that was answered 200.
+        ("/write/user?value=eve", 409, {"cart": "apple", "user": "eve"}),
+    ],
+    ids=["another-key-is-kept", "the-same-key-refuses-the-sign-in"],
+)
+async def test_a_write_made_during_sign_in(
+    store: DynamoDBStore, write: str, signed_in: int, session: dict[str, str]
 ) -> None:
-    app = make_app(store)
-    browser = Browser(app)
-    await browser.send("POST", "/write/cart?value=apple")
-    before = browser.cookie
-    assert before is not None
-    async with in_flight(app, "l", browser.send("POST", "/login?pause=l", keep=False)) as login_:
-        assert (await browser.send("POST", "/write/user?value=eve", keep=False)).is_success
-    assert login_[0].status_code == 409
-    assert "set-cookie" not in login_[0].headers
-    # Nothing moved: the old session keeps the write that was answered 200.
-    assert (await browser.send("GET", "/read", cookie=before)).json() == {
-        "cart": "apple",
-        "user": "eve",
-    }
+    browser, before = await shopper(store)
+    async with in_flight(browser.app, "l", browser.send("POST", "/login?pause=l")) as login_:
+        assert (await browser.send("POST", write, keep=False)).status_code == 200
+    assert login_[0].status_code == signed_in
+    assert ("set-cookie" in login_[0].headers) is (signed_in == 200)
+    assert (browser.cookie != before) is (signed_in == 200)
+    assert (await browser.send("GET", "/read")).json() == session
 
 
 async def test_logout_with_the_pre_login_cookie_after_sign_in_is_refused(
     store: DynamoDBStore,
 ) -> None:
-    app = make_app(store)
-    browser = Browser(app)
-    await browser.send("POST", "/write/cart?value=apple")
-    async with in_flight(app, "o", browser.send("POST", "/logout?pause=o", keep=False)) as logout_:
+    browser, _ = await shopper(store)
+    logout = browser.send("POST", "/logout?pause=o", keep=False)
+    async with in_flight(browser.app, "o", logout) as logout_:
         assert (await browser.send("POST", "/login")).status_code == 200
     assert logout_[0].status_code == 409
     assert "set-cookie" not in logout_[0].headers
@@ -350,7 +322,7 @@ async def test_absolute_lifetime_survives_sign_in(store: DynamoDBStore, clock: C
     clock.advance(50)
     await browser.send("POST", "/login")
     assert browser.cookie is not None
-    new = item(store, browser.cookie)
+    new = stored_item(store, browser.cookie)
     assert new is not None
     assert (new["created"]["N"], new["ttl"]["N"]) == (str(created), str(created + 100))
     clock.advance(49)
@@ -375,13 +347,7 @@ async def test_a_failed_refresh_never_fails_a_request_that_did_not_use_the_sessi
     proxy = ProxyServer(dynalite_server.endpoint_url)
     await proxy.start()
     try:
-        store = DynamoDBStore(
-            sessions_table(dynalite_server),
-            endpoint_url=proxy.url,
-            region_name="us-east-1",
-            clock=clock,
-            max_attempts=2,
-        )
+        store = store_at_url(dynalite_server, proxy.url, clock=clock, max_attempts=2)
         app = make_app(store, refresh_interval=0)
         browser = Browser(app)
         await browser.send("POST", "/write/cart")
@@ -401,10 +367,7 @@ async def test_a_sign_in_whose_answers_come_late_still_completes(store: DynamoDB
     # before the answer, a sign-in left the browser on a tombstone (empty session,
     # every write 409) and the data in an item nobody could reach. A rotation now
     # runs to its end: late, but whole.
-    app = make_app(store, store_timeout=1.0)
-    browser = Browser(app)
-    await browser.send("POST", "/write/cart?value=apple")
-    before = browser.cookie
+    browser, before = await shopper(store, store_timeout=1.0)
     real = store._call.send
 
     def late(operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -3,27 +3,19 @@ moto and on dynalite (real servers over HTTP, real boto3)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from dynamodb_sessions import DynamoDBStore, MemoryStore, SessionConflictError, SessionStoreError
-from tests.conftest import Clock
+from dynamodb_sessions import SessionConflictError, SessionStoreError
+from tests.support import AnyStore, Clock, new_key, stored_data
 
 pytestmark = pytest.mark.anyio
 
-Store = DynamoDBStore | MemoryStore
 
-
-def new_key() -> str:
-    return uuid.uuid4().hex * 2
-
-
-async def test_missing_key_loads_as_none(any_store: Store) -> None:
+async def test_missing_key_loads_as_none(any_store: AnyStore) -> None:
     assert await any_store.load(new_key()) is None
 
 
-async def test_created_session_loads_back(any_store: Store, clock: Clock) -> None:
+async def test_created_session_loads_back(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     await any_store.create(key, data={"user": '"ann"', "n": "1"}, expires=int(clock()) + 60)
     stored = await any_store.load(key)
@@ -34,7 +26,7 @@ async def test_created_session_loads_back(any_store: Store, clock: Clock) -> Non
 
 
 async def test_expired_session_is_absent_though_still_stored(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 10)
@@ -44,7 +36,7 @@ async def test_expired_session_is_absent_though_still_stored(
     assert await any_store.load(key) is None
 
 
-async def test_update_writes_only_the_given_keys(any_store: Store, clock: Clock) -> None:
+async def test_update_writes_only_the_given_keys(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1", "b": "2", "c": "3"}, expires=int(clock()) + 60)
     await any_store.update(
@@ -56,7 +48,9 @@ async def test_update_writes_only_the_given_keys(any_store: Store, clock: Clock)
     assert stored.expires == int(clock()) + 120
 
 
-async def test_two_updates_of_different_keys_both_persist(any_store: Store, clock: Clock) -> None:
+async def test_two_updates_of_different_keys_both_persist(
+    any_store: AnyStore, clock: Clock
+) -> None:
     key = new_key()
     await any_store.create(key, data={"x": "0"}, expires=int(clock()) + 60)
     expires = int(clock()) + 60
@@ -66,13 +60,11 @@ async def test_two_updates_of_different_keys_both_persist(any_store: Store, cloc
     await any_store.update(
         key, changed={"b": "2"}, removed=(), expected={"b": None}, expires=expires
     )
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"x": "0", "a": "1", "b": "2"}
+    assert await stored_data(any_store, key) == {"x": "0", "a": "1", "b": "2"}
 
 
 async def test_update_with_stale_expectation_conflicts_and_writes_nothing(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key = new_key()
     expires = int(clock()) + 60
@@ -90,13 +82,11 @@ async def test_update_with_stale_expectation_conflicts_and_writes_nothing(
         )
     assert caught.value.keys == {"n"}
     assert not caught.value.gone
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"n": "2", "other": "1"}
+    assert await stored_data(any_store, key) == {"n": "2", "other": "1"}
 
 
 async def test_update_expecting_absence_conflicts_when_key_exists(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key = new_key()
     await any_store.create(key, data={"k": '"v"'}, expires=int(clock()) + 60)
@@ -107,7 +97,7 @@ async def test_update_expecting_absence_conflicts_when_key_exists(
     assert caught.value.keys == {"k"}
 
 
-async def test_update_never_resurrects_a_deleted_session(any_store: Store, clock: Clock) -> None:
+async def test_update_never_resurrects_a_deleted_session(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
     await any_store.delete(key)
@@ -117,7 +107,9 @@ async def test_update_never_resurrects_a_deleted_session(any_store: Store, clock
     assert await any_store.load(key) is None
 
 
-async def test_update_never_resurrects_an_expired_session(any_store: Store, clock: Clock) -> None:
+async def test_update_never_resurrects_an_expired_session(
+    any_store: AnyStore, clock: Clock
+) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 5)
     clock.advance(5)
@@ -129,45 +121,39 @@ async def test_update_never_resurrects_an_expired_session(any_store: Store, cloc
     assert await any_store.load(key) is None
 
 
-async def test_deleting_a_missing_key_is_fine(any_store: Store) -> None:
+async def test_deleting_a_missing_key_is_fine(any_store: AnyStore) -> None:
     await any_store.delete(new_key())
 
 
-async def test_create_refuses_an_existing_live_key(any_store: Store, clock: Clock) -> None:
+async def test_create_refuses_an_existing_live_key(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
     with pytest.raises(SessionStoreError):
         await any_store.create(key, data={"a": "2"}, expires=int(clock()) + 60)
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"a": "1"}
+    assert await stored_data(any_store, key) == {"a": "1"}
 
 
 async def test_create_may_reuse_the_key_of_an_expired_session(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 1)
     clock.advance(2)
     await any_store.create(key, data={"b": "2"}, expires=int(clock()) + 60)
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == {"b": "2"}
+    assert await stored_data(any_store, key) == {"b": "2"}
 
 
-async def test_keys_with_dots_spaces_and_reserved_words(any_store: Store, clock: Clock) -> None:
+async def test_keys_with_dots_spaces_and_reserved_words(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     odd = {"a.b": "1", "with space": "2", "ttl": "3", "#x": "4", ":v0": "5", "data": "6"}
     await any_store.create(key, data={}, expires=int(clock()) + 60)
     await any_store.update(
         key, changed=odd, removed=(), expected=dict.fromkeys(odd), expires=int(clock()) + 60
     )
-    stored = await any_store.load(key)
-    assert stored is not None
-    assert dict(stored.data) == odd
+    assert await stored_data(any_store, key) == odd
 
 
-async def rotate(store: Store, key: str, new: str, clock: Clock, *, version: int) -> None:
+async def rotate(store: AnyStore, key: str, new: str, clock: Clock, *, version: int) -> None:
     await store.rotate(
         key,
         new,
@@ -181,7 +167,7 @@ async def rotate(store: Store, key: str, new: str, clock: Clock, *, version: int
 
 
 async def test_rotate_moves_the_session_and_leaves_a_tombstone(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key, new = new_key(), new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id="ann")
@@ -199,7 +185,7 @@ async def test_rotate_moves_the_session_and_leaves_a_tombstone(
     assert await any_store.load(key) is None  # the tombstone lives `tombstone_expires` only
 
 
-async def test_a_tombstone_refuses_every_write(any_store: Store, clock: Clock) -> None:
+async def test_a_tombstone_refuses_every_write(any_store: AnyStore, clock: Clock) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
     await rotate(any_store, key, new_key(), clock, version=1)
@@ -218,7 +204,7 @@ async def test_a_tombstone_refuses_every_write(any_store: Store, clock: Clock) -
 
 
 async def test_rotate_refuses_a_changed_or_ended_session_and_creates_nothing(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key, new = new_key(), new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)
@@ -238,7 +224,7 @@ async def test_rotate_refuses_a_changed_or_ended_session_and_creates_nothing(
 
 
 async def test_a_refresh_of_the_expiry_alone_keeps_the_version(
-    any_store: Store, clock: Clock
+    any_store: AnyStore, clock: Clock
 ) -> None:
     key = new_key()
     await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60)

@@ -19,47 +19,27 @@ from dynamodb_sessions import (
     DynamoDBSessionDict,
     DynamoDBSessionMiddleware,
     DynamoDBStore,
-    MemoryStore,
     SessionConflictError,
     SessionDataError,
     SessionStoreError,
 )
-from dynamodb_sessions.cli._table import create_table
-from tests.conftest import Clock, RequestCounter, make_client, sessions_table
-
-Store = DynamoDBStore | MemoryStore
-EXPIRED = "expires=Thu, 01 Jan 1970 00:00:00 GMT"
-
-_indexed_tables: dict[str, str] = {}
-
-
-def indexed_table(server: LocalServer) -> str:
-    """One sessions table with the user index per server per run."""
-    if server.endpoint_url not in _indexed_tables:
-        name = f"users-{uuid.uuid4().hex[:8]}"
-        client = make_client(server.endpoint_url)
-        create_table(client, name, with_user_index=True, say=lambda _: None, poll_seconds=0.1)
-        _indexed_tables[server.endpoint_url] = name
-    return _indexed_tables[server.endpoint_url]
+from tests.support import (
+    EXPIRED,
+    AnyStore,
+    Clock,
+    RequestCounter,
+    StoreFactory,
+    indexed_table,
+    new_key,
+    store_at_url,
+    store_with_client,
+)
 
 
-@pytest.fixture(params=["memory", "moto", "dynalite", "moto-lean", "dynalite-lean"])
-def store(request: pytest.FixtureRequest, clock: Clock) -> Store:
-    """Every store; "-lean" lets the DynamoDBStore build its own (lean) caller."""
-    if request.param == "memory":
-        return MemoryStore(clock=clock)
-    kind, _, lean = request.param.partition("-")
-    server = request.getfixturevalue(f"{kind}_server")
-    table = indexed_table(server)
-    if lean:
-        return DynamoDBStore(
-            table, endpoint_url=server.endpoint_url, region_name="us-east-1", clock=clock
-        )
-    return DynamoDBStore(table, client=make_client(server.endpoint_url), clock=clock)
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex * 2
+@pytest.fixture
+def store(store_factory: StoreFactory) -> AnyStore:
+    """Every store, on a table with the user index."""
+    return store_factory(indexed_table)
 
 
 def new_user() -> str:
@@ -70,7 +50,7 @@ def new_user() -> str:
 
 
 @pytest.mark.anyio
-async def test_create_binds_the_session_to_a_user(store: Store, clock: Clock) -> None:
+async def test_create_binds_the_session_to_a_user(store: AnyStore, clock: Clock) -> None:
     key, user = new_key(), new_user()
     await store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id=user)
     stored = await store.load(key)
@@ -80,7 +60,7 @@ async def test_create_binds_the_session_to_a_user(store: Store, clock: Clock) ->
 
 
 @pytest.mark.anyio
-async def test_update_binds_and_none_leaves_the_binding(store: Store, clock: Clock) -> None:
+async def test_update_binds_and_none_leaves_the_binding(store: AnyStore, clock: Clock) -> None:
     key, user = new_key(), new_user()
     expires = int(clock()) + 60
     await store.create(key, data={"a": "1"}, expires=expires)
@@ -93,7 +73,7 @@ async def test_update_binds_and_none_leaves_the_binding(store: Store, clock: Clo
 
 
 @pytest.mark.anyio
-async def test_list_returns_the_users_live_sessions_only(store: Store, clock: Clock) -> None:
+async def test_list_returns_the_users_live_sessions_only(store: AnyStore, clock: Clock) -> None:
     ann, bob = new_user(), new_user()
     short, long, other = new_key(), new_key(), new_key()
     await store.create(short, data={}, expires=int(clock()) + 5, user_id=ann)
@@ -106,7 +86,7 @@ async def test_list_returns_the_users_live_sessions_only(store: Store, clock: Cl
 
 
 @pytest.mark.anyio
-async def test_revoke_ends_every_session_of_the_user_only(store: Store, clock: Clock) -> None:
+async def test_revoke_ends_every_session_of_the_user_only(store: AnyStore, clock: Clock) -> None:
     ann, bob = new_user(), new_user()
     first, second, bobs = new_key(), new_key(), new_key()
     for key, user in ((first, ann), (second, ann), (bobs, bob)):
@@ -122,7 +102,7 @@ async def test_revoke_ends_every_session_of_the_user_only(store: Store, clock: C
 
 
 @pytest.mark.anyio
-async def test_a_rebound_session_belongs_to_its_new_user(store: Store, clock: Clock) -> None:
+async def test_a_rebound_session_belongs_to_its_new_user(store: AnyStore, clock: Clock) -> None:
     ann, bob, key = new_user(), new_user(), new_key()
     expires = int(clock()) + 60
     await store.create(key, data={}, expires=expires, user_id=ann)
@@ -133,7 +113,7 @@ async def test_a_rebound_session_belongs_to_its_new_user(store: Store, clock: Cl
 
 
 @pytest.mark.anyio
-async def test_revoke_pages_through_many_sessions(store: Store, clock: Clock) -> None:
+async def test_revoke_pages_through_many_sessions(store: AnyStore, clock: Clock) -> None:
     user = new_user()
     keys = [new_key() for _ in range(30)]
     for key in keys:
@@ -146,11 +126,7 @@ async def test_revoke_pages_through_many_sessions(store: Store, clock: Clock) ->
 
 @pytest.mark.anyio
 async def test_a_table_without_the_index_says_how_to_add_it(server: LocalServer) -> None:
-    table = sessions_table(server)
-    for store in (
-        DynamoDBStore(table, client=make_client(server.endpoint_url)),
-        DynamoDBStore(table, endpoint_url=server.endpoint_url, region_name="us-east-1"),
-    ):
+    for store in (store_with_client(server), store_at_url(server)):
         with pytest.raises(SessionStoreError, match="create-table --with-user-index"):
             await store.revoke_user_sessions("ann")
 
@@ -237,9 +213,7 @@ def make_app(store: DynamoDBStore) -> Starlette:
 
 @pytest.fixture
 def indexed_store(server: LocalServer, clock: Clock) -> DynamoDBStore:
-    return DynamoDBStore(
-        indexed_table(server), client=make_client(server.endpoint_url), clock=clock
-    )
+    return store_with_client(server, table=indexed_table(server), clock=clock)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import Callable, Collection, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -34,14 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from dynamodb_sessions import (
-    DynamoDBSessionMiddleware,
-    MemoryStore,
-    SessionDataError,
-    StoredSession,
-)
+from dynamodb_sessions import DynamoDBSessionMiddleware, SessionDataError, SessionStore
 from dynamodb_sessions._cookies import store_key
 from dynamodb_sessions._serialization import MAX_DEPTH
+from tests.support import CountingStore
 
 DEFAULT_EXAMPLES = 2_000
 LONG_EXAMPLES = 50_000
@@ -49,48 +45,6 @@ LONG_EXAMPLES = 50_000
 CURRENT_KEYS = ["fuzz-new-signing-key", "fuzz-old-signing-key"]  # the first signs
 RETIRED_KEY = "fuzz-retired-signing-key"
 _json = (b"content-type", b"application/json")
-
-
-class CountingStore(MemoryStore):
-    """A MemoryStore that records every call the middleware makes, with its key."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, str]] = []
-
-    async def load(self, key: str) -> StoredSession | None:
-        self.calls.append(("load", key))
-        return await super().load(key)
-
-    async def create(
-        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
-    ) -> None:
-        self.calls.append(("create", key))
-        await super().create(key, data=data, expires=expires, user_id=user_id)
-
-    async def update(
-        self,
-        key: str,
-        *,
-        changed: Mapping[str, str],
-        removed: Collection[str],
-        expected: Mapping[str, str | None] | None,
-        expires: int,
-        user_id: str | None = None,
-    ) -> None:
-        self.calls.append(("update", key))
-        await super().update(
-            key,
-            changed=changed,
-            removed=removed,
-            expected=expected,
-            expires=expires,
-            user_id=user_id,
-        )
-
-    async def delete(self, key: str) -> None:
-        self.calls.append(("delete", key))
-        await super().delete(key)
 
 
 async def read(request: Request) -> Response:
@@ -110,7 +64,7 @@ async def set_values(request: Request) -> Response:
     return PlainTextResponse("stored")
 
 
-def make_app(store: MemoryStore, secret_key: str | list[str]) -> Starlette:
+def make_app(store: SessionStore, secret_key: str | list[str]) -> Starlette:
     app = Starlette(routes=[Route("/read", read), Route("/set", set_values, methods=["POST"])])
     app.add_middleware(DynamoDBSessionMiddleware, store=store, secret_key=secret_key)
     return app
@@ -201,7 +155,7 @@ class Issued:
         return self.current_key and presented.startswith(head)
 
 
-def issue(run: Runner, store: MemoryStore, key: str, user: str) -> str:
+def issue(run: Runner, store: SessionStore, key: str, user: str) -> str:
     app = make_app(store, key)
     answer = run(call(app, "POST", "/set", [_json], json.dumps({"user": user}).encode()))
     assert answer.status == 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dynamodb_sessions import MemoryStore, SessionConfigError, SessionTooLargeError
-from tests.conftest import Clock
+from tests.support import Clock, stored_data
 
 pytestmark = pytest.mark.anyio
 
@@ -45,9 +45,7 @@ async def test_an_update_that_grows_a_session_evicts_others() -> None:
     await store.create("b", data={"k": text(99)}, expires=2000)
     await store.update("b", changed={"big": text(800)}, removed=(), expected=None, expires=2000)
     assert await store.load("a") is None
-    stored = await store.load("b")
-    assert stored is not None
-    assert dict(stored.data) == {"k": text(99), "big": text(800)}
+    assert await stored_data(store, "b") == {"k": text(99), "big": text(800)}
 
 
 async def test_the_byte_budget_counts_utf8_bytes_and_frees_removed_values() -> None:
@@ -77,9 +75,7 @@ async def test_a_session_larger_than_the_whole_budget_is_refused_and_nothing_cha
         await store.create("b", data={"k": text(1000)}, expires=2000)
     with pytest.raises(SessionTooLargeError, match="max_bytes"):
         await store.update("a", changed={"k": text(1000)}, removed=(), expected=None, expires=2000)
-    stored = await store.load("a")
-    assert stored is not None
-    assert dict(stored.data) == {"k": text(99)}
+    assert await stored_data(store, "a") == {"k": text(99)}
     assert await store.load("b") is None
 
 
@@ -98,21 +94,26 @@ def test_arguments_are_keyword_only() -> None:
         MemoryStore(10, 100)  # type: ignore[call-arg]
 
 
+async def rotate_old_to_new(store: MemoryStore, data: dict[str, str]) -> None:
+    """Rotate the session "old" (as first written) to "new", holding `data` there."""
+    await store.rotate(
+        "old",
+        "new",
+        version=1,
+        data=data,
+        created=0,
+        expires=2**40,
+        user_id="ann",
+        tombstone_expires=2**40,
+    )
+
+
 async def test_a_rotate_refused_for_size_leaves_the_old_session_alone() -> None:
     # Found in review: the tombstone was written before the size check of the new item.
     store = MemoryStore(max_bytes=1000)
     await store.create("old", data={"cart": '"apple"'}, expires=2**40)
     with pytest.raises(SessionTooLargeError):
-        await store.rotate(
-            "old",
-            "new",
-            version=1,
-            data={"blob": '"' + "x" * 2000 + '"'},
-            created=0,
-            expires=2**40,
-            user_id="ann",
-            tombstone_expires=2**40,
-        )
+        await rotate_old_to_new(store, {"blob": '"' + "x" * 2000 + '"'})
     old = await store.load("old")
     assert old is not None
     assert not old.rotated
@@ -123,16 +124,7 @@ async def test_a_rotate_keeps_its_tombstone_when_the_store_is_full() -> None:
     # Found in review: evicting the fresh tombstone made the old id writable again.
     store = MemoryStore(max_entries=1)
     await store.create("old", data={"cart": '"apple"'}, expires=2**40)
-    await store.rotate(
-        "old",
-        "new",
-        version=1,
-        data={"cart": '"apple"'},
-        created=0,
-        expires=2**40,
-        user_id="ann",
-        tombstone_expires=2**40,
-    )
+    await rotate_old_to_new(store, {"cart": '"apple"'})
     tombstone = await store.load("old")
     assert tombstone is not None
     assert tombstone.rotated

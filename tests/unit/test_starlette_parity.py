@@ -36,7 +36,7 @@ from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBSessionDict as Session
 from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore, MemoryStore
 from dynamodb_sessions.stores._base import SessionStore
-from tests.conftest import make_client, sessions_table
+from tests.support import make_client, sessions_table
 
 TestClientFactory = Callable[..., TestClient]
 _stores: list[SessionStore] = []

@@ -1,12 +1,17 @@
-"""What every local server here shares: a free port, waiting until it answers,
-and stopping it."""
+"""What every local server started as a child process shares: a free port, starting
+it and waiting until it answers, and stopping it.
+
+Public (no leading underscore): the tests and the benchmarks stop their own child
+processes with `stop_process` too.
+"""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -16,7 +21,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Terminate `process` and wait for it to exit (kill it after 10 s)."""
     if process.poll() is None:
         process.terminate()
@@ -38,5 +43,22 @@ def wait_until_ready(
         if ready():
             return
         time.sleep(0.1)
-    stop(process)
+    stop_process(process)
     raise RuntimeError(f"{name} did not answer within {timeout}s")
+
+
+def start_process(
+    argv: list[str],
+    *,
+    ready: Callable[[], bool],
+    name: str,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` with its output discarded; return it once `ready()` is true."""
+    process = subprocess.Popen(  # noqa: S603 - argv built by the callers here
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+    )
+    wait_until_ready(process, ready, name=name, timeout=timeout)
+    return process
