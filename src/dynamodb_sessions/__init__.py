@@ -11,6 +11,7 @@
 Importing this package does not import boto3: the first store call does.
 """
 
+from ._events import EVENT_NAMES, SessionEvent
 from ._exceptions import (
     SessionAccessDeniedError,
     SessionConfigError,
@@ -32,6 +33,7 @@ from .stores import DynamoDBStore, MemoryStore, SessionStore, StoredSession, Use
 __version__ = "0.1.0"
 
 __all__ = [
+    "EVENT_NAMES",
     "DynamoDBSessionDict",
     "DynamoDBSessionMiddleware",
     "DynamoDBStore",
@@ -41,6 +43,7 @@ __all__ = [
     "SessionConflictError",
     "SessionDataError",
     "SessionError",
+    "SessionEvent",
     "SessionNotLoadedError",
     "SessionSerializationError",
     "SessionStore",

@@ -1,14 +1,12 @@
 """The life of one request's session: load it, then save exactly what changed.
 
 The middleware owns the ASGI plumbing; this module owns the decisions: which
-store call (if any) a request needs, and which Set-Cookie header follows.
-
-Three rules keep a browser's login safe from its own requests in flight:
+store call (if any) a request needs, and which Set-Cookie header follows. Three
+rules keep a browser's login safe from its own requests in flight:
 
 - `regenerate_id()` moves the session to a new id and leaves a short-lived
-  tombstone under the old one (`StoredSession.rotated`). A request that presents
-  the old id sees an empty, read-only session and never gets a Set-Cookie (it
-  would replace the new login cookie); a write from it is refused with a 409.
+  tombstone under the old one: a request that presents the old id sees an empty,
+  read-only session and never gets a Set-Cookie; a write from it gets 409.
 - A 409 never touches the cookie: the browser may hold a newer one by now.
 - With a fallback store, a cookie that verified is never expired or replaced
   because the primary store failed: a transient failure must not log anyone out.
@@ -16,24 +14,23 @@ Three rules keep a browser's login safe from its own requests in flight:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from ._cookies import new_session_id, store_key
+from ._deadline import StoreBudget
+from ._events import EventHook, EventName, Recorder
 from ._exceptions import (
     SessionConflictError,
     SessionError,
     SessionNotLoadedError,
     SessionStoreError,
-    SessionStoreUnavailableError,
 )
 from ._logging import log_id, logger
 from ._session import Changes, DynamoDBSessionDict
-from .stores._deadline import store_deadline
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Mapping
+    from collections.abc import Mapping
 
     from ._cookies import SessionCookie
     from .stores._base import SessionStore
@@ -59,6 +56,7 @@ class Policy:
     on_conflict: ConflictPolicy
     rotation_grace: int = 60
     store_timeout: float = 3.0
+    on_event: EventHook | None = None
 
 
 class SessionHandle:
@@ -73,7 +71,9 @@ class SessionHandle:
         self.cookie_presented = False
         self._presented_key: str | None = None
         self._degraded_by: SessionStoreError | None = None
-        self._budget = policy.store_timeout
+        self.events = Recorder(policy.on_event)
+        self.budget = StoreBudget(policy.store_timeout, self.events.usage)
+        self._done: EventName | None = None  # what the save did, for its event
 
     @property
     def key(self) -> str | None:
@@ -96,12 +96,12 @@ class SessionHandle:
             return  # absent, forged or garbled: no store call at all
         key = self._presented_key = store_key(session_id)
         try:
-            stored = await self._bounded(self.store.load(key))
+            stored = await self.budget.run(self.store.load(key))
         except SessionStoreError as exc:
-            if not self._degrade(exc, key):
+            if not await self._degrade(exc, key):
                 self.session = DynamoDBSessionDict.unavailable(exc)
                 return
-            stored = await self._bounded(self.store.load(key))
+            stored = await self.budget.run(self.store.load(key))
             self.session_id = session_id  # a cookie that verified is kept while degraded
         if stored is None:
             stored = await self._left_on_fallback(key)
@@ -109,6 +109,7 @@ class SessionHandle:
             self.session_id, self.stored = session_id, stored
             if not stored.rotated:
                 self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
+                await self.events.record("loaded", key)
         self.session.degraded = self.store is not self.policy.store
 
     async def _left_on_fallback(self, key: str) -> StoredSession | None:
@@ -119,17 +120,18 @@ class SessionHandle:
         if fallback is None or self.store is fallback:
             return None
         try:
-            stored = await self._bounded(fallback.load(key))
+            stored = await self.budget.run(fallback.load(key))
         except SessionStoreError:
             return None
         if stored is not None:
             self.store = fallback
         return stored
 
-    def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
+    async def _degrade(self, exc: SessionStoreError, key: str | None) -> bool:
         fallback = self.policy.fallback_store
         if fallback is None or self.store is fallback:
             logger.error("session store failed for session %s: %s", log_id(key), exc)
+            await self.events.record("store_error", key, exc)
             return False
         logger.error(
             "session store failed for session %s (%s); DEGRADED to the fallback store: "
@@ -138,6 +140,7 @@ class SessionHandle:
             exc,
         )
         self.store, self._degraded_by = fallback, exc
+        await self.events.record("degraded", key, exc)
         return True
 
     async def save(self) -> str | None:
@@ -145,12 +148,25 @@ class SessionHandle:
         if not self.session.is_available:
             return None
         try:
+            header = await self._save_or_degrade()
+        except SessionConflictError as exc:
+            await self.events.record("conflict", self.log_key, exc)
+            raise
+        except SessionStoreError as exc:
+            await self.events.record("store_error", self.log_key, exc)
+            raise
+        if self._done is not None:
+            await self.events.record(self._done, self.log_key)
+        return header
+
+    async def _save_or_degrade(self) -> str | None:
+        try:
             return await self._save()
         except SessionStoreError as exc:
             # A new session can start on the fallback; a stored one lives on the primary.
             if self.stored is not None or self.session_id is not None:
                 raise
-            if not self._degrade(exc, None):
+            if not await self._degrade(exc, None):
                 raise
             self.session.degraded = True
             return await self._save()
@@ -186,27 +202,6 @@ class SessionHandle:
         assert self.session_id is not None
         return cookie.set_header(self.session_id)
 
-    async def _bounded(self, call: Awaitable[T], *, whole: bool = False) -> T:
-        """Await a store call within what is left of this request's `store_timeout`.
-
-        With `whole`, the call is not cut short: it gets the deadline (the lean
-        caller stops retrying there) but runs to its end, for a call made of
-        several writes that must not be abandoned half-way (`rotate`).
-        """
-        import anyio
-
-        started = time.monotonic()
-        token = store_deadline.set(started + self._budget)
-        try:
-            with anyio.CancelScope(shield=True) if whole else anyio.move_on_after(self._budget):
-                return await call
-        finally:
-            store_deadline.reset(token)
-            self._budget = max(0.0, self._budget - (time.monotonic() - started))
-        raise SessionStoreUnavailableError(
-            f"the session store did not answer within store_timeout={self.policy.store_timeout:g} s"
-        )
-
     def _key(self) -> str:
         key = self.key
         assert key is not None
@@ -224,7 +219,7 @@ class SessionHandle:
     async def _create(self) -> str:
         data = self.session.encoded()
         session_id = new_session_id()
-        await self._bounded(
+        await self.budget.run(
             self.store.create(
                 store_key(session_id),
                 data=data,
@@ -232,7 +227,7 @@ class SessionHandle:
                 user_id=self.session.user_id,  # a new id keeps the binding (see `clear`)
             )
         )
-        self.session_id = session_id
+        self.session_id, self._done = session_id, "created"
         return self.policy.cookie.set_header(session_id)
 
     async def _create_degraded(self) -> str:
@@ -241,7 +236,7 @@ class SessionHandle:
         # A sign-in still gets a new id: `regenerate_id()` never keeps one.
         if self.session.regenerate_requested:
             return await self._create()
-        await self._bounded(
+        await self.budget.run(
             self.store.create(
                 self._key(),
                 data=self.session.encoded(),
@@ -250,16 +245,18 @@ class SessionHandle:
             )
         )
         assert self.session_id is not None
+        self._done = "created"
         return self.policy.cookie.set_header(self.session_id)
 
     async def _delete(self) -> None:
-        await self._bounded(self.store.delete(self._key()))
+        await self.budget.run(self.store.delete(self._key()))
+        self._done = "ended"
         logger.info("session %s ended", log_id(self.key))
 
     async def _refresh(self, expires: int) -> bool:
         """Push the sliding expiry out; best-effort, since the app asked for nothing."""
         try:
-            await self._bounded(
+            await self.budget.run(
                 self.store.update(
                     self._key(), changed={}, removed=(), expected=None, expires=expires
                 )
@@ -267,6 +264,7 @@ class SessionHandle:
         except SessionError as exc:
             logger.warning("session %s: expiry not refreshed: %s", log_id(self.key), exc)
             return False
+        self._done = "refreshed"
         return True
 
     async def _rotate(self, stored: StoredSession) -> str:
@@ -275,7 +273,7 @@ class SessionHandle:
         for _ in range(_ROTATE_ATTEMPTS):
             session_id = new_session_id()
             try:
-                await self._bounded(
+                await self.budget.run(
                     self.store.rotate(
                         old_key,
                         store_key(session_id),
@@ -295,7 +293,7 @@ class SessionHandle:
                 # Another request wrote since the load: rebase on what it wrote.
                 stored, data, user_id = await self._rebase(old_key, data)
                 continue
-            self.session_id = session_id
+            self.session_id, self._done = session_id, "rotated"
             logger.info("session %s got a new id %s", log_id(old_key), log_id(self.key))
             return self.policy.cookie.set_header(session_id)
         raise SessionConflictError(())
@@ -304,7 +302,7 @@ class SessionHandle:
         self, key: str, data: Mapping[str, str]
     ) -> tuple[StoredSession, dict[str, str], str | None]:
         """The data to rotate with, now that another request changed the session."""
-        current = await self._bounded(self.store.load(key))
+        current = await self.budget.run(self.store.load(key))
         if current is None or current.rotated:
             raise SessionConflictError((), gone=True, rotated=current is not None)
         session = self.session
@@ -335,7 +333,7 @@ class SessionHandle:
     async def _write(
         self, changes: Changes, expected: dict[str, str | None] | None, expires: int
     ) -> None:
-        await self._bounded(
+        await self.budget.run(
             self.store.update(
                 self._key(),
                 changed=changes.changed,
@@ -345,3 +343,4 @@ class SessionHandle:
                 user_id=self.session.user_id if self.session.user_changed else None,
             )
         )
+        self._done = "saved"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from ._cookies import SameSite
+    from ._events import EventHook
     from ._lifecycle import ConflictPolicy
     from .stores._base import SessionStore
 
@@ -56,6 +57,9 @@ class DynamoDBSessionMiddleware:
       empty read-only session and no Set-Cookie, so they can't undo the sign-in.
     - `store_timeout`: the most time, in seconds, one request waits for the store
       (load and save together, retries included) before it is answered 503.
+    - `on_event`: a plain or async callable given a `SessionEvent` for each step
+      of a request's session (loaded, created, saved, rotated, ended, ...), for
+      audit logs and metrics; what it raises is logged, never breaks the request.
     """
 
     def __init__(
@@ -79,9 +83,12 @@ class DynamoDBSessionMiddleware:
         retry_after: int = 1,
         rotation_grace: int = 60,
         store_timeout: float = 3.0,
+        on_event: EventHook | None = None,
     ) -> None:
         _validate(absolute_lifetime, refresh_interval, on_conflict, retry_after)
         _validate_timing(rotation_grace, store_timeout)
+        if on_event is not None and not callable(on_event):
+            raise SessionConfigError(f"on_event must be a callable or None, not {on_event!r}")
         self.app = app
         cookie = SessionCookie(
             secret_key=secret_key,
@@ -104,6 +111,7 @@ class DynamoDBSessionMiddleware:
             on_conflict=on_conflict,
             rotation_grace=rotation_grace,
             store_timeout=store_timeout,
+            on_event=on_event,
         )
         self.skip_paths = _path_prefixes(skip_paths)
         self.retry_after = str(retry_after)

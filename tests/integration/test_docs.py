@@ -31,3 +31,17 @@ def test_readme_quick_start_serves_a_session(
     with TestClient(namespace["app"], base_url="https://testserver") as client:  # type: ignore[arg-type]
         assert client.get("/visits").json() == {"visits": 1}
         assert client.get("/visits").json() == {"visits": 2}
+
+
+def test_readme_events_sample_audits_a_sign_in(caplog: pytest.LogCaptureFixture) -> None:
+    from dynamodb_sessions import MemoryStore
+    from tests.sessions_app import make_app
+
+    sample = next(block for block in python_blocks(README.read_text()) if "def audit" in block)
+    namespace: dict[str, object] = {}
+    exec(compile(sample, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    app = make_app(MemoryStore(), on_event=namespace["audit"])
+    with caplog.at_level("INFO", logger="audit"), TestClient(app, base_url="https://t") as client:
+        client.post("/set", json={"a": 1})
+        client.post("/login")
+    assert re.search(r"session [0-9a-f]{12} rotated \(ok\)", caplog.text)

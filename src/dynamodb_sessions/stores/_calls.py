@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._deadline import store_deadline
+from .._events import current_usage
 from .._exceptions import (
     SessionAccessDeniedError,
     SessionStoreConfigError,
@@ -25,7 +27,6 @@ from .._exceptions import (
 )
 from .._logging import logger
 from .._serialization import ITEM_LIMIT
-from ._deadline import store_deadline
 from ._item import USER_INDEX
 
 if TYPE_CHECKING:
@@ -59,6 +60,10 @@ DENIED_CODES = frozenset(
         "MissingAuthenticationTokenException",
     }
 )
+
+
+_READS = frozenset({"get_item", "query"})
+_WRITES = frozenset({"put_item", "update_item", "delete_item"})
 
 
 class ConditionFailed(Exception):
@@ -118,6 +123,8 @@ class DynamoDBCalls:
         """Run `operation` ("get_item"...); raise this library's errors."""
         from anyio.to_thread import run_sync
 
+        if operation in _READS or operation in _WRITES:
+            kwargs["ReturnConsumedCapacity"] = "TOTAL"  # free; reported on the events
         try:
             # boto3 blocks: run it in a worker thread, and build the client there
             # too, since that takes tens of milliseconds. The threads are counted
@@ -134,6 +141,10 @@ class DynamoDBCalls:
             if mapped is None:
                 raise
             raise mapped from exc
+        usage = current_usage.get()
+        if usage is not None:
+            units = float(result.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+            usage.add(**{"read_units" if operation in _READS else "write_units": units})
         return result
 
     def _limiter(self) -> CapacityLimiter:

@@ -1,0 +1,116 @@
+"""Lifecycle events (`on_event`): one per step of a request's session, with what the
+step cost in store time, DynamoDB calls and consumed capacity; never a raw id; a
+hook that raises never fails the request. On dynalite, which reports capacity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from devservers.dynamodb import LocalServer
+from dynamodb_sessions import EVENT_NAMES, DynamoDBStore, MemoryStore, SessionEvent
+from tests.sessions_app import make_app
+from tests.support import key_of, sessions_table, store_at_url
+
+
+@pytest.fixture
+def store(dynalite_server: LocalServer) -> DynamoDBStore:
+    return store_at_url(dynalite_server, table=sessions_table(dynalite_server))
+
+
+@pytest.fixture
+def events() -> list[SessionEvent]:
+    return []
+
+
+@pytest.fixture
+def client(store: DynamoDBStore, events: list[SessionEvent]) -> Iterator[TestClient]:
+    with TestClient(make_app(store, on_event=events.append), base_url="https://t") as client:
+        yield client
+
+
+def names(events: list[SessionEvent]) -> list[str]:
+    taken: list[str] = [event.name for event in events]
+    events.clear()
+    return taken
+
+
+def test_each_step_of_a_session_is_one_event(
+    client: TestClient, events: list[SessionEvent]
+) -> None:
+    assert client.get("/none").text == "ok"
+    assert names(events) == []  # no cookie, no session: nothing happened
+    client.post("/set", json={"a": 1})
+    created = events[0]
+    assert names(events) == ["created"]
+    assert (created.outcome, created.calls, created.read_units) == ("ok", 1, 0.0)
+    assert created.write_units > 0
+    assert created.session == key_of(client.cookies["session"])[:12]
+    client.get("/read")
+    loaded = events[0]
+    assert names(events) == ["loaded"]
+    assert (loaded.calls, loaded.write_units) == (1, 0.0)
+    assert loaded.read_units > 0
+    client.post("/incr")
+    assert names(events) == ["loaded", "saved"]
+    client.post("/login")
+    assert names(events) == ["loaded", "rotated"]
+    client.post("/logout")
+    assert names(events) == ["loaded", "ended"]
+    assert set(EVENT_NAMES) >= {"loaded", "created", "saved", "rotated", "ended"}
+
+
+def test_a_conflict_is_an_event_with_its_kind(
+    client: TestClient, events: list[SessionEvent]
+) -> None:
+    client.post("/set", json={"a": 1})
+    before_login = client.cookies["session"]
+    client.post("/login")
+    events.clear()
+    client.cookies.set("session", before_login)  # a request still holding the old id
+    assert client.post("/set", json={"b": 2}).status_code == 409
+    assert [(e.name, e.outcome) for e in events] == [("conflict", "rotated")]
+
+
+def test_a_store_error_and_degraded_mode_are_events() -> None:
+    events: list[SessionEvent] = []
+    down = DynamoDBStore(
+        "t", endpoint_url="http://127.0.0.1:9", region_name="us-east-1", max_attempts=1
+    )
+    app = make_app(down, on_event=events.append, fallback_store=MemoryStore())
+    with TestClient(app, base_url="https://t") as client:
+        assert client.post("/set", json={"a": 1}).status_code == 200
+    assert [(e.name, e.outcome) for e in events] == [
+        ("degraded", "SessionStoreUnavailableError"),
+        ("created", "ok"),
+    ]
+    assert "127.0.0.1" in events[0].detail
+
+
+def test_an_async_hook_is_awaited_and_a_failing_hook_is_only_logged(
+    store: DynamoDBStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[str] = []
+
+    async def audit(event: SessionEvent) -> None:
+        seen.append(event.name)
+        raise RuntimeError("the audit log is down")
+
+    with TestClient(make_app(store, on_event=audit), base_url="https://t") as client:
+        response = client.post("/set", json={"a": 1})
+    assert response.status_code == 200
+    assert "set-cookie" in response.headers
+    assert seen == ["created"]
+    assert "on_event hook failed" in caplog.text
+
+
+def test_no_event_holds_the_session_id(client: TestClient, events: list[SessionEvent]) -> None:
+    client.post("/set", json={"a": 1})
+    session_id = client.cookies["session"].split(".")[0]
+    client.post("/login")
+    client.post("/logout")
+    assert events
+    for event in events:
+        assert session_id not in repr(event)
