@@ -164,8 +164,8 @@ class MeterServer:
                 self.meter.record(op, response, asked=asked)
                 writer.write(response.encode())
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            return  # a closed connection, or an answer that is not DynamoDB's JSON
         finally:
             if upstream is not None:
                 upstream[1].close()
