@@ -4,11 +4,14 @@ The harness starts each contender under uvicorn with these environment variables
 
 * ``BENCH_ENDPOINT_URL``: the DynamoDB endpoint (the counting proxy), for DynamoDB contenders;
 * ``BENCH_TABLE``: the table name (already created by the harness, key ``session_id`` S);
-* ``BENCH_SKIP_PATHS``: ``1`` to let a contender skip the session on ``/nosession``.
+* ``BENCH_SKIP_PATHS``: ``1`` to let a contender skip the session on ``/nosession``;
+* ``BENCH_SESSION_BYTES``: pad each session at login so that its JSON is this many bytes
+  (the cost scenarios); the cart then adds up to about 140 bytes.
 
 Endpoints (all answer JSON):
 
-* ``POST /login?user=NAME``: sets ``user``, an empty ``cart`` and ``counter`` 0;
+* ``POST /login?user=NAME``: sets ``user``, an empty ``cart``, ``counter`` 0 and, with
+  ``BENCH_SESSION_BYTES``, a ``profile`` string of padding;
 * ``GET /read``: the session's user, counter and cart length (user null when logged out);
 * ``POST /write?item=N``: appends ``N`` to the cart (the last 20 kept) and increments the
   counter, answers the new counter; 401 when not logged in;
@@ -18,6 +21,7 @@ Endpoints (all answer JSON):
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -45,14 +49,27 @@ def skip_paths_enabled() -> bool:
     return os.environ.get("BENCH_SKIP_PATHS", "") == "1"
 
 
+def session_bytes() -> int:
+    """The size of a session's JSON at login, 0 for no padding."""
+    return int(os.environ.get("BENCH_SESSION_BYTES") or 0)
+
+
+def new_session(user: str, size: int) -> dict[str, Any]:
+    """A logged-in session; with `size`, padded so that its compact JSON is `size` bytes."""
+    session: dict[str, Any] = {"user": user, "cart": [], "counter": 0}
+    if size:
+        session["profile"] = ""
+        used = len(json.dumps(session, separators=(",", ":")))
+        session["profile"] = "x" * max(size - used, 0)
+    return session
+
+
 async def login(request: Request) -> JSONResponse:
     """Start a fresh session for ``?user=``."""
     user = request.query_params.get("user", "anonymous")
     session: dict[str, Any] = request.session
     session.clear()
-    session["user"] = user
-    session["cart"] = []
-    session["counter"] = 0
+    session.update(new_session(user, session_bytes()))
     return JSONResponse({"user": user})
 
 

@@ -23,7 +23,7 @@ import httpx
 from benchmarks.library import LibrarySnapshot
 from benchmarks.paths import ROOT
 from benchmarks.scenarios import Contender
-from benchmarks.schema import ProxyStats
+from benchmarks.schema import MeterStats, ProxyStats
 from devservers import dynamodb as devservers
 from devservers.process import stop_process as stop_process  # runner.py imports it from here
 
@@ -103,11 +103,44 @@ class Proxy:
             return response.json()
 
 
+@dataclass
+class Meter:
+    """The capacity meter (``benchmarks.meter``) in front of one server, and its controls."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    async def stats(self) -> MeterStats:
+        """The capacity units metered since the last reset."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+            response = await client.get("/__meter__/stats")
+        response.raise_for_status()
+        result: MeterStats = response.json()
+        return result
+
+    async def reset(self) -> None:
+        """Zero the counters."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+            (await client.post("/__meter__/reset")).raise_for_status()
+
+
 def start_proxy(upstream: str, procs: Processes) -> Proxy:
     """Start the counting proxy in front of `upstream`; it prints its port when ready."""
+    return Proxy(*_start_forwarder("devservers.proxy", upstream, procs))
+
+
+def start_meter(upstream: str, procs: Processes) -> Meter:
+    """Start the capacity meter in front of `upstream`."""
+    return Meter(*_start_forwarder("benchmarks.meter", upstream, procs))
+
+
+def _start_forwarder(
+    module: str, upstream: str, procs: Processes
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``python -m module --upstream URL``, which prints ``READY <port>``."""
     process = procs.add(
         subprocess.Popen(
-            [sys.executable, "-m", "devservers.proxy", "--upstream", upstream],
+            [sys.executable, "-m", module, "--upstream", upstream],
             stdout=subprocess.PIPE,
             cwd=ROOT,
         )
@@ -116,8 +149,8 @@ def start_proxy(upstream: str, procs: Processes) -> Proxy:
     line = process.stdout.readline().decode()
     match = re.match(r"READY (\d+)", line)
     if not match:
-        raise RuntimeError(f"proxy did not start: {line!r}")
-    return Proxy(f"http://127.0.0.1:{match.group(1)}", process)
+        raise RuntimeError(f"{module} did not start: {line!r}")
+    return f"http://127.0.0.1:{match.group(1)}", process
 
 
 def create_table(endpoint_url: str, name: str, kind: devservers.ServerKind) -> None:
@@ -165,8 +198,10 @@ def start_app(
     library: LibrarySnapshot,
     procs: Processes,
     log_dir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> App:
-    """Start `contender` under uvicorn (one worker) and wait until it answers."""
+    """Start `contender` under uvicorn (one worker) and wait until it answers; the
+    scenario's `extra_env` comes on top of the contender's settings."""
     port = devservers.free_port()
     log = log_dir / f"{table}.log"
     started = time.perf_counter()
@@ -176,7 +211,10 @@ def start_app(
                 _uvicorn_command(contender, port),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                env=_app_env(contender, endpoint_url=endpoint_url, table=table, library=library),
+                env={
+                    **_app_env(contender, endpoint_url=endpoint_url, table=table, library=library),
+                    **(extra_env or {}),
+                },
                 cwd=ROOT,
             )
         )

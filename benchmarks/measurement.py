@@ -7,6 +7,7 @@ every call whatever client the contender uses.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
@@ -15,13 +16,15 @@ from typing import NamedTuple
 
 import httpx
 
-from benchmarks.harness import App, Proxy
+from benchmarks.harness import App, Meter, Proxy
 from benchmarks.loadgen import LoadResult
 from benchmarks.scenarios import Scenario
 from benchmarks.schema import (
+    Capacity,
     EndpointCalls,
     FirstRequest,
     LoadSummary,
+    MeterStats,
     OpLatency,
     Percentiles,
     ProbeLatency,
@@ -199,11 +202,80 @@ async def _calls_per_request(proxy: Proxy, calls: list[_Call]) -> dict[str, floa
     }
 
 
+class CapacityWindow:
+    """The capacity units the timed mix consumed: the meter's, for every contender, and
+    for dynamodb-sessions also the total of its own events (``GET /__units__``)."""
+
+    stats: MeterStats
+
+    def __init__(self, meter: Meter, app: App, *, session_bytes: int, library: bool) -> None:
+        self._meter, self._app = meter, app
+        self._session_bytes = session_bytes
+        self._library = library
+        self._library_units: list[dict[str, float]] = []
+
+    async def start(self) -> None:
+        """Zero the meter and read the library's totals so far."""
+        await self._meter.reset()
+        await self._read_library_units()
+
+    async def end(self) -> None:
+        """Read the meter and the library's totals."""
+        # The middleware hands its last events to the hook as its requests finish; give
+        # the hook a moment so the two totals cover the same calls.
+        await asyncio.sleep(0.2)
+        self.stats = await self._meter.stats()
+        await self._read_library_units()
+
+    async def _read_library_units(self) -> None:
+        if self._library:
+            async with httpx.AsyncClient(base_url=self._app.url, timeout=10) as client:
+                response = await client.get("/__units__")
+            response.raise_for_status()
+            self._library_units.append(response.json())
+
+    def capacity(self, requests: int) -> Capacity:
+        """The units of the mix, per 1,000 requests too; failed conditions count 1 WRU each."""
+        stats, n = self.stats, max(requests, 1)
+        writes = stats["write_units"] + stats["conditional_failures"]
+        capacity: Capacity = {
+            "session_bytes": self._session_bytes,
+            "read_units": stats["read_units"],
+            "write_units": stats["write_units"],
+            "units_by_op": stats["units"],
+            "conditional_failures": stats["conditional_failures"],
+            "unmetered": stats["unmetered"],
+            "rru_per_1k": round(stats["read_units"] * 1000 / n, 2),
+            "wru_per_1k": round(writes * 1000 / n, 2),
+        }
+        if self._library:
+            before, after = self._library_units
+            capacity["library_read_units"] = after["read_units"] - before["read_units"]
+            capacity["library_write_units"] = after["write_units"] - before["write_units"]
+        return capacity
+
+
+def check_capacity(capacity: Capacity) -> None:
+    """The self-check: the meter's units equal the library's own, when it reported them."""
+    if "library_read_units" not in capacity:
+        return
+    meter = (capacity["read_units"], capacity["write_units"])
+    library = (capacity["library_read_units"], capacity.get("library_write_units", 0.0))
+    if any(abs(m - lib) > 1e-6 for m, lib in zip(meter, library, strict=True)):
+        raise RuntimeError(
+            f"capacity self-check failed: the meter counted {meter[0]:g} RRU / {meter[1]:g} WRU,"
+            f" the library's events {library[0]:g} RRU / {library[1]:g} WRU"
+        )
+    if capacity["unmetered"]:
+        raise RuntimeError(f"{capacity['unmetered']} item operations reported no capacity")
+
+
 class MixWindow:
     """The bounds of the timed mix, as ``run_load``'s ``on_start`` and ``on_end`` hooks.
 
     At the start the proxy takes on the scenario's latency and faults and zeroes its
-    counters, so that logins before and the verification after count for nothing.
+    counters, so that logins before and the verification after count for nothing; so does
+    the capacity meter, if the scenario has one.
     """
 
     before: CpuSample
@@ -211,11 +283,19 @@ class MixWindow:
     stats: ProxyStats
 
     def __init__(
-        self, app: App, proxy: Proxy, server: LocalServer, scenario: Scenario, *, seed: int
+        self,
+        app: App,
+        proxy: Proxy,
+        server: LocalServer,
+        scenario: Scenario,
+        *,
+        seed: int,
+        capacity: CapacityWindow | None = None,
     ) -> None:
         self._app, self._proxy, self._server = app, proxy, server
         self._scenario = scenario
         self._seed = seed
+        self.capacity = capacity
 
     async def start(self) -> None:
         """Turn the scenario on, zero the counters and read the CPU clocks."""
@@ -224,11 +304,15 @@ class MixWindow:
             latency_ms=scenario.latency_ms, faults=scenario.faults, seed=self._seed
         )
         await self._proxy.reset()
+        if self.capacity is not None:
+            await self.capacity.start()
         self.before = CpuSample.take(self._app, self._proxy, self._server)
 
     async def end(self) -> None:
         """Read the CPU clocks and the counters, then turn latency and faults off."""
         self.after = CpuSample.take(self._app, self._proxy, self._server)
+        if self.capacity is not None:
+            await self.capacity.end()
         self.stats = await self._proxy.stats()
         await self._proxy.configure(latency_ms=0, faults={})
 

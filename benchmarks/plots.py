@@ -29,7 +29,12 @@ def plots(results: Results, out_dir: Path) -> list[Path]:
         written.append(_block_plot(block, out_dir / "block.png"))
     # Throughput, calls and latency compare the contenders on a healthy server: the block
     # test (its own plot above) and the fault scenarios (tables only) measure other things.
-    scenarios = [s for s in results["scenarios"] if not s["probes"] and not s["faults"]]
+    # The cost scenarios (sessions padded, capacity metered) are a table of their own.
+    scenarios = [
+        s
+        for s in results["scenarios"]
+        if not s["probes"] and not s["faults"] and "session_bytes" not in s
+    ]
     if not scenarios:
         return written
     labels = [c["label"] for c in results["contenders"]]

@@ -13,13 +13,22 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.figures import ok_runs
 from benchmarks.paths import DOCS_OUT, DOCS_TEMPLATE, RESULTS_DIR
 from benchmarks.plots import plots
+from benchmarks.pricing import (
+    QUOTED_BY,
+    REGION,
+    SOURCE,
+    USD_PER_MILLION_RRU,
+    USD_PER_MILLION_WRU,
+)
 from benchmarks.scenarios import SCENARIOS
 from benchmarks.schema import LoadAverage, Meta, Results, ScenarioResult
 from benchmarks.tables import (
     block_table,
     cold_table,
+    cost_table,
     endpoint_table,
     fault_table,
     first_request_table,
@@ -54,6 +63,8 @@ def markdown(results: Results) -> str:
     out += ["## Summary", "", *summary_table(results), ""]
     for scenario in results["scenarios"]:
         out += _scenario_section(results, scenario)
+    out += ["## DynamoDB capacity units and on-demand price", "", *_cost_note(results), ""]
+    out += [*cost_table(results), ""]
     if "cold_start" in results:
         out += ["## Cold start (imports)", "", *cold_table(results["cold_start"]), ""]
     out += ["## Targets from issue 5", "", *targets_table(results), "", *PLOTS_SECTION]
@@ -89,6 +100,7 @@ def _library_note(results: Results) -> list[str]:
         {
             run["library"]
             for scenario in results["scenarios"]
+            if "measured_by" not in scenario  # merged from a later run: says so itself
             for run in scenario["runs"]
             if "library" in run
         }
@@ -122,6 +134,49 @@ def _load_note(meta: Meta) -> list[str]:
 
 def _loadavg(load: LoadAverage) -> str:
     return f"{load['start'][0]:.2f} at the start, {load['end'][0]:.2f} at the end"
+
+
+def _cost_note(results: Results) -> list[str]:
+    """How the cost table was measured, priced and, if merged in later, by which run."""
+    return [
+        "Request units metered at the proxy (`benchmarks/meter.py`), per 1,000 requests of"
+        " the mix; prices of on-demand request units in"
+        f" {REGION}: ${USD_PER_MILLION_RRU} per million RRU, ${USD_PER_MILLION_WRU} per"
+        f" million WRU ({SOURCE}).",
+        *(line for paragraph in _cost_provenance(results) for line in ("", paragraph)),
+    ]
+
+
+def _cost_provenance(results: Results) -> list[str]:
+    """Which run measured the cost scenarios and which library, when that is not the
+    run the rest of the results come from."""
+    scenarios = [s for s in results["scenarios"] if "session_bytes" in s]
+    lines = sorted({f"Measured by {s['measured_by']}." for s in scenarios if "measured_by" in s})
+    fingerprints = sorted(
+        {run["library"] for s in scenarios for run in s["runs"] if "library" in run}
+    )
+    if fingerprints:
+        lines.append(
+            "dynamodb-sessions measured at " + ", ".join(f"`{f}`" for f in fingerprints) + "."
+        )
+    return lines
+
+
+def _cost_runs(results: Results) -> str:
+    """How long and how large the cost runs were, and their failed conditional writes."""
+    runs = [r for s in results["scenarios"] if "session_bytes" in s for r in ok_runs(s)]
+    if not runs:
+        return ""
+    requests = [r["requests"] for r in runs]
+    seconds = [r["elapsed_s"] for r in runs]
+    writes = [r["latency_ms"]["write"]["n"] / r["requests"] * 100 for r in runs]
+    failures = sum(r["capacity"]["conditional_failures"] for r in runs if "capacity" in r)
+    return (
+        f"Each run: {min(seconds):g} to {max(seconds):g} s of mix, {runs[0]['users']} users,"
+        f" {min(requests):,} to {max(requests):,} requests, of which {min(writes):.1f} to"
+        f" {max(writes):.1f}% writes (the last round of each user's mix is cut short);"
+        f" failed conditional writes in all: {failures}."
+    )
 
 
 def _scenario_section(results: Results, scenario: ScenarioResult) -> list[str]:
@@ -192,6 +247,14 @@ def _doc_values(results: Results) -> dict[str, str]:
         "summary": "\n".join(summary_table(results)),
         "targets": "\n".join(targets_table(results)),
         "cold_start": "\n".join(cold_table(results.get("cold_start", {}))),
+        "cost": "\n".join(cost_table(results)),
+        "cost_measured_by": " ".join(_cost_provenance(results)),
+        "cost_runs": _cost_runs(results),
+        "price_region": REGION,
+        "price_rru": f"{USD_PER_MILLION_RRU}",
+        "price_wru": f"{USD_PER_MILLION_WRU}",
+        "price_source": SOURCE,
+        "price_quoted_by": QUOTED_BY,
     }
     for scenario in SCENARIOS:
         for kind in _DOC_TABLES:

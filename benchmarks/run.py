@@ -24,6 +24,7 @@ from benchmarks.paths import RESULTS_DIR
 from benchmarks.report import write_docs, write_report
 from benchmarks.runner import Options, run_all
 from benchmarks.scenarios import CONTENDERS, SCENARIOS
+from benchmarks.schema import Results
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         "--scenarios", default="", help="comma-separated scenario keys to run (default all)"
     )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="put this run's scenarios into the existing OUT/results.json (replacing those"
+        " with the same key) instead of overwriting it, e.g. to add the cost scenarios to a"
+        " full run",
+    )
     parser.add_argument(
         "--docs",
         action="store_true",
@@ -70,6 +78,7 @@ def parse_args(argv: list[str] | None) -> Options:
         scenarios=tuple(s for s in SCENARIOS if not keys or s.key in keys),
         out=args.out,
         docs=args.docs,
+        merge=args.merge,
     )
 
 
@@ -78,23 +87,43 @@ def _names(csv: str) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run, write results.json, results.md and the plots, and maybe docs/performance.md."""
+    """Run, write (or merge into) results.json, write results.md and the plots, and maybe
+    docs/performance.md."""
     options = parse_args(argv)
     options.out.mkdir(parents=True, exist_ok=True)
     options.log_dir.mkdir(parents=True, exist_ok=True)
     results = asyncio.run(run_all(options))
-    (options.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"ran in {results['meta']['wall_s']}s", flush=True)
+    path = options.out / "results.json"
+    if options.merge and path.exists():
+        results = merge(json.loads(path.read_text()), results)
+    path.write_text(json.dumps(results, indent=2) + "\n")
     write_report(results, options.out)
-    print(f"wrote {options.out / 'results.md'} in {results['meta']['wall_s']}s", flush=True)
+    print(f"wrote {options.out / 'results.md'}", flush=True)
     if options.docs or _is_reference_run(options):
         write_docs(results)
         print("wrote docs/performance.md", flush=True)
 
 
+def merge(earlier: Results, later: Results) -> Results:
+    """`earlier` with `later`'s scenarios in it, each marked with the command that measured
+    it; a scenario of `earlier` with the same key is replaced in place."""
+    meta = later["meta"]
+    new = {}
+    for scenario in later["scenarios"]:
+        scenario["measured_by"] = f"`{meta['command']}` at {meta['started_utc']} UTC"
+        new[scenario["key"]] = scenario
+    kept = [new.pop(s["key"], s) for s in earlier["scenarios"]]
+    earlier["scenarios"] = [*kept, *new.values()]
+    known = {c["label"] for c in earlier["contenders"]}
+    earlier["contenders"] += [c for c in later["contenders"] if c["label"] not in known]
+    return earlier
+
+
 def _is_reference_run(options: Options) -> bool:
     """A full, default run: the one docs/performance.md is written from."""
     complete = options.contenders == CONTENDERS and options.scenarios == SCENARIOS
-    return complete and not options.quick and options.out == RESULTS_DIR
+    return complete and not options.quick and options.out == RESULTS_DIR and not options.merge
 
 
 if __name__ == "__main__":

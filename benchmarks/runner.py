@@ -19,17 +19,25 @@ from benchmarks.coldstart import cold_start
 from benchmarks.environment import machine, versions
 from benchmarks.harness import (
     App,
+    Meter,
     Processes,
     Proxy,
     create_table,
     harness_processes,
     start_app,
+    start_meter,
     start_proxy,
     stop_process,
 )
 from benchmarks.library import LibrarySnapshot, snapshot_library
 from benchmarks.loadgen import LoadConfig, run_load
-from benchmarks.measurement import MixWindow, endpoint_calls, first_request_timing
+from benchmarks.measurement import (
+    CapacityWindow,
+    MixWindow,
+    check_capacity,
+    endpoint_calls,
+    first_request_timing,
+)
 from benchmarks.scenarios import Contender, Scenario
 from benchmarks.schema import LoadAverage, Meta, Results, Run, RunExtras, RunResult, ScenarioResult
 from devservers.dynamodb import LocalServer, ServerKind
@@ -49,6 +57,7 @@ class Options:
     scenarios: tuple[Scenario, ...]
     out: Path
     docs: bool
+    merge: bool = False
 
     @property
     def log_dir(self) -> Path:
@@ -102,15 +111,20 @@ class _Bench:
         self._procs = procs
         self._library = library
         self._servers: dict[ServerKind, tuple[LocalServer, Proxy]] = {}
+        self._metered: dict[ServerKind, tuple[Proxy, Meter]] = {}
         self._tables = 0
 
     async def run_scenario(self, scenario: Scenario) -> ScenarioResult:
         """Every contender that takes part in `scenario`, one after the other."""
         server, proxy = self._server(scenario.server)
+        meter = None
+        if scenario.metered:
+            proxy, meter = self._metered_proxy(server)
         entry = scenario.entry()
         for contender in self._options.contenders:
             if contender.runs_in(scenario):
-                entry["runs"].append(await self._run_reported(contender, scenario, server, proxy))
+                run = await self._run_reported(contender, scenario, server, proxy, meter)
+                entry["runs"].append(run)
         return entry
 
     def _server(self, kind: ServerKind) -> tuple[LocalServer, Proxy]:
@@ -120,14 +134,27 @@ class _Bench:
             self._servers[kind] = (server, start_proxy(server.endpoint_url, self._procs))
         return self._servers[kind]
 
+    def _metered_proxy(self, server: LocalServer) -> tuple[Proxy, Meter]:
+        """A counting proxy in front of the capacity meter in front of `server`."""
+        if server.kind not in self._metered:
+            print(f"starting the capacity meter in front of {server.kind}", flush=True)
+            meter = start_meter(server.endpoint_url, self._procs)
+            self._metered[server.kind] = (start_proxy(meter.url, self._procs), meter)
+        return self._metered[server.kind]
+
     async def _run_reported(
-        self, contender: Contender, scenario: Scenario, server: LocalServer, proxy: Proxy
+        self,
+        contender: Contender,
+        scenario: Scenario,
+        server: LocalServer,
+        proxy: Proxy,
+        meter: Meter | None,
     ) -> Run:
         """Run one contender, print a line about it, and record a failure as such."""
         t0 = time.monotonic()
         print(f"[{scenario.key}] {contender.label} ...", end=" ", flush=True)
         try:
-            run = await self._run(contender, scenario, server, proxy)
+            run = await self._run(contender, scenario, server, proxy, meter)
         except Exception as exc:
             print(f"FAILED: {exc}", flush=True)
             return {
@@ -139,13 +166,18 @@ class _Bench:
             f"{run['rps']} req/s, {run['calls_per_request']} calls/req, "
             f"{run['cpu_ms_per_request']} CPU ms/req, "
             f"ok={run['correctness']['ok']} ({time.monotonic() - t0:.0f}s) "
-            f"other CPU ms/req {run['other_cpu_ms_per_request']}",
+            f"other CPU ms/req {run['other_cpu_ms_per_request']}" + _capacity_note(run),
             flush=True,
         )
         return run
 
     async def _run(
-        self, contender: Contender, scenario: Scenario, server: LocalServer, proxy: Proxy
+        self,
+        contender: Contender,
+        scenario: Scenario,
+        server: LocalServer,
+        proxy: Proxy,
+        meter: Meter | None,
     ) -> RunResult:
         table = self._new_table(contender, scenario)
         if contender.uses_dynamodb:
@@ -158,14 +190,21 @@ class _Bench:
             library=self._library,
             procs=self._procs,
             log_dir=self._options.log_dir,
+            extra_env=scenario.app_env(),
         )
         try:
-            return await self._measure(contender, scenario, app, server, proxy)
+            return await self._measure(contender, scenario, app, server, proxy, meter)
         finally:
             stop_process(app.process)
 
     async def _measure(
-        self, contender: Contender, scenario: Scenario, app: App, server: LocalServer, proxy: Proxy
+        self,
+        contender: Contender,
+        scenario: Scenario,
+        app: App,
+        server: LocalServer,
+        proxy: Proxy,
+        meter: Meter | None,
     ) -> RunResult:
         extras: RunExtras = {"library": self._library.fingerprint} if contender.is_library else {}
         if scenario.first_request:
@@ -173,8 +212,16 @@ class _Bench:
         if scenario.endpoint_probe:
             extras["endpoint_calls"] = await endpoint_calls(app, proxy)
         config = self._load_config(scenario, app.url)
-        window = MixWindow(app, proxy, server, scenario, seed=self._options.seed)
+        capacity = None
+        if meter is not None:
+            capacity = CapacityWindow(
+                meter, app, session_bytes=scenario.session_bytes, library=contender.is_library
+            )
+        window = MixWindow(app, proxy, server, scenario, seed=self._options.seed, capacity=capacity)
         result = await run_load(config, window.start, window.end)
+        if capacity is not None:
+            extras["capacity"] = capacity.capacity(result.requests)
+            check_capacity(extras["capacity"])
         return {
             "contender": contender.label,
             **extras,
@@ -202,3 +249,11 @@ class _Bench:
             probes=scenario.probes,
             client=options.client,
         )
+
+
+def _capacity_note(run: RunResult) -> str:
+    capacity = run.get("capacity")
+    if capacity is None:
+        return ""
+    checked = ", = its events" if "library_read_units" in capacity else ""
+    return f", RRU/WRU per 1k req {capacity['rru_per_1k']} / {capacity['wru_per_1k']}{checked}"

@@ -82,10 +82,22 @@ class Scenario:
     db_only: bool = False
     endpoint_probe: bool = False  # measure DynamoDB calls per endpoint, one by one
     first_request: bool = False  # time the first request after start-up
+    session_bytes: int = 0  # > 0: sessions padded to this size, capacity metered (cost)
+
+    @property
+    def metered(self) -> bool:
+        """Whether the capacity meter (``benchmarks.meter``) sits in front of the server."""
+        return self.session_bytes > 0
+
+    def app_env(self) -> dict[str, str]:
+        """What the apps of this scenario read besides the contender's own settings."""
+        if not self.metered:
+            return {}
+        return {"BENCH_SESSION_BYTES": str(self.session_bytes), "BENCH_COUNT_UNITS": "1"}
 
     def entry(self) -> ScenarioResult:
         """The scenario as results.json records it, with no runs yet."""
-        return {
+        entry: ScenarioResult = {
             "key": self.key,
             "title": self.title,
             "server": self.server,
@@ -94,7 +106,29 @@ class Scenario:
             "probes": self.probes,
             "runs": [],
         }
+        if self.metered:
+            entry["session_bytes"] = self.session_bytes
+        return entry
 
+
+def _cost(key: str, size: str, session_bytes: int) -> Scenario:
+    """A cost scenario: the mix with `session_bytes` sessions, units metered at the proxy."""
+    return Scenario(
+        key,
+        f"DynamoDB capacity units, {size} sessions, dynalite",
+        "dynalite",
+        db_only=True,  # the cookie contender uses no DynamoDB: 0 units
+        duration_factor=1 / 3,  # units per request are counts: short runs suffice
+        session_bytes=session_bytes,
+    )
+
+
+#: The cost table's scenarios: the mix at three session sizes (KB = 1,024 bytes).
+COST_SCENARIOS: tuple[Scenario, ...] = (
+    _cost("cost-0.5kb-dynalite", "0.5 KB", 512),
+    _cost("cost-4kb-dynalite", "4 KB", 4096),
+    _cost("cost-40kb-dynalite", "40 KB", 40960),
+)
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("plain-moto", "Plain, moto server", "moto"),
@@ -130,4 +164,5 @@ SCENARIOS: tuple[Scenario, ...] = (
         faults={"throttle": 0.01, "500": 0.01, "drop": 0.015, "lost_answer": 0.015},
         db_only=True,
     ),
+    *COST_SCENARIOS,
 )

@@ -84,6 +84,34 @@ class ProxyStats(TypedDict):
     faults: dict[str, int]
 
 
+class MeterStats(TypedDict):
+    """The capacity meter's ``/__meter__/stats`` answer (see ``benchmarks.meter``)."""
+
+    read_units: float
+    write_units: float
+    calls: dict[str, int]  # item operations metered, by operation
+    units: dict[str, float]  # capacity units, by operation
+    conditional_failures: int
+    unmetered: int
+
+
+class Capacity(TypedDict):
+    """The capacity units a run's mix consumed, as metered at the proxy."""
+
+    session_bytes: int
+    read_units: float
+    write_units: float
+    units_by_op: dict[str, float]
+    conditional_failures: int
+    unmetered: int
+    rru_per_1k: float  # read request units per 1,000 requests of the mix
+    wru_per_1k: float  # write request units per 1,000 requests (failed conditions: +1 each)
+    # dynamodb-sessions only: the units its own on_event hook reported for the same mix,
+    # which must equal the meter's (the self-check).
+    library_read_units: NotRequired[float]
+    library_write_units: NotRequired[float]
+
+
 class LoadSummary(TypedDict):
     """The figures of one timed mix."""
 
@@ -115,6 +143,7 @@ class RunExtras(TypedDict, total=False):
     library: str
     first_request: FirstRequest
     endpoint_calls: EndpointCalls
+    capacity: Capacity
 
 
 @final
@@ -148,6 +177,9 @@ class ScenarioResult(TypedDict):
     faults: dict[str, float]
     probes: bool
     runs: list[Run]
+    session_bytes: NotRequired[int]  # the cost scenarios: the session's size in JSON
+    # Set when a partial run was merged into an existing results.json (run.py --merge).
+    measured_by: NotRequired[str]
 
 
 class ContenderInfo(TypedDict):

@@ -17,7 +17,9 @@ from benchmarks.figures import (
     p50_p99,
     ratio,
 )
+from benchmarks.pricing import usd_per_million_requests
 from benchmarks.schema import (
+    Capacity,
     ColdStart,
     FailedRun,
     ImportTiming,
@@ -234,3 +236,52 @@ def _fault_totals(results: Results, label: str, uses_dynamodb: bool) -> list[str
     if uses_dynamodb:
         return ["not run", "not run"]
     return ["n/a (no DynamoDB)", "n/a"]
+
+
+def cost_table(results: Results) -> list[str]:
+    """DynamoDB request units per 1,000 requests of the mix and the on-demand price of a
+    million requests, per contender and session size; the cookie contender costs 0."""
+    scenarios = [s for s in results["scenarios"] if "session_bytes" in s]
+    if not scenarios:
+        return ["(not measured in this run)"]
+    header = "".join(
+        f" {_size(s['session_bytes'])}: RRU / WRU per 1,000 req | $ per million req |"
+        for s in scenarios
+    )
+    lines = [
+        f"| contender |{header} meter = library's own events |",
+        "|---|" + "---:|---:|" * len(scenarios) + "---|",
+    ]
+    for contender in results["contenders"]:
+        runs = [_scenario_run(s, contender["label"]) for s in scenarios]
+        if not contender["uses_dynamodb"]:
+            lines.append(f"| {contender['label']} |" + " 0 / 0 | 0.00 |" * len(scenarios) + " - |")
+        elif any(runs):
+            lines.append(_cost_row(contender["label"], runs))
+    return lines
+
+
+def _size(session_bytes: int) -> str:
+    return f"{session_bytes / 1024:g} KB"
+
+
+def _scenario_run(scenario: ScenarioResult, label: str) -> RunResult | FailedRun | None:
+    return next((r for r in scenario["runs"] if r["contender"] == label), None)
+
+
+def _cost_row(label: str, runs: list[RunResult | FailedRun | None]) -> str:
+    cells, checked = [], []
+    for run in runs:
+        capacity = run.get("capacity") if run is not None and "error" not in run else None
+        if capacity is None:
+            cells.append("failed | |" if run is not None else "not run | |")
+            continue
+        cells.append(_cost_cells(capacity))
+        checked.append("library_read_units" in capacity)
+    check = "yes" if checked and all(checked) else "n/a (no events)"
+    return f"| {label} | " + " ".join(cells) + f" {check} |"
+
+
+def _cost_cells(capacity: Capacity) -> str:
+    rru, wru = capacity["rru_per_1k"], capacity["wru_per_1k"]
+    return f"{rru:,.0f} / {wru:,.0f} | {usd_per_million_requests(rru, wru):.2f} |"
