@@ -9,6 +9,8 @@ from typing import Literal
 
 SameSite = Literal["lax", "strict", "none"]
 SAME_SITE_CHOICES: tuple[SameSite, ...] = ("lax", "strict", "none")
+Metrics = Literal["none", "emf"]
+METRICS_CHOICES: tuple[Metrics, ...] = ("none", "emf")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -45,6 +47,14 @@ def _same_site(env: Mapping[str, str]) -> SameSite:
         if value == choice:
             return choice
     raise ConfigError(f"SESSION_SAME_SITE={value!r}: use lax, strict or none")
+
+
+def _metrics(env: Mapping[str, str]) -> Metrics:
+    value = (env.get("SESSION_METRICS") or "none").strip().lower()
+    for choice in METRICS_CHOICES:
+        if value == choice:
+            return choice
+    raise ConfigError(f"SESSION_METRICS={value!r}: use emf, or none (the default)")
 
 
 def _secret_keys(env: Mapping[str, str]) -> list[str]:
@@ -89,6 +99,7 @@ class Settings:
     max_age: int = 8 * 3600
     same_site: SameSite = "lax"
     public_base_url: str | None = None
+    metrics: Metrics = "none"
     oidc: OIDCSettings | None = field(default=None)
 
     @classmethod
@@ -106,6 +117,7 @@ class Settings:
             max_age=_int(env, "SESSION_MAX_AGE", 8 * 3600),
             same_site=_same_site(env),
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            metrics=_metrics(env),
             oidc=_oidc(env),
         )
 

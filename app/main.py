@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
@@ -16,7 +17,8 @@ from app.config import Settings
 from app.routers import account, auth, duel, health
 from app.services import oidc
 from app.services.session_store import SessionBackend, backend_name, get_session_store_instance
-from dynamodb_sessions import DynamoDBSessionMiddleware
+from dynamodb_sessions import DynamoDBSessionMiddleware, SessionEvent
+from dynamodb_sessions.emf import EMFMetrics
 
 logger = logging.getLogger("app")
 
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None, *, store: SessionBackend | None
     application = FastAPI(title="LLM Duel", docs_url=None, redoc_url=None, openapi_url=None)
     application.state.settings = settings
     application.state.oidc_client = oidc.build_client(settings.oidc) if settings.oidc else None
+    application.state.metrics = None  # an EMFMetrics with SESSION_METRICS=emf
     application.state.session_store = _add_sessions(application, settings, store)
     for router in (auth.router, account.router, duel.router, health.router):
         application.include_router(router)
@@ -63,8 +66,21 @@ def _add_sessions(
         max_age=settings.max_age,
         same_site=settings.same_site,
         https_only=settings.https_only,
+        on_event=_metrics_hook(application, settings),
     )
     return store
+
+
+def _metrics_hook(
+    application: FastAPI, settings: Settings
+) -> Callable[[SessionEvent], None] | None:
+    if settings.metrics == "none":
+        return None
+    # One EMF document per Lambda invocation: app.lambda_handler flushes it.
+    metrics = EMFMetrics(namespace="DynamoDBSessions", dimensions={"Service": "llm-duel"})
+    application.state.metrics = metrics
+    logger.info("Session metrics: CloudWatch EMF, because SESSION_METRICS=emf")
+    return metrics.on_event
 
 
 def configure_logging() -> None:

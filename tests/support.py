@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import re
 import socket
 import subprocess
@@ -329,3 +330,90 @@ def block_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return resolve(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+
+
+# --- CloudWatch Embedded Metric Format ----------------------------------------------------
+
+# CloudWatch's units (MetricDatum.Unit), the only values EMF accepts in "Unit".
+CLOUDWATCH_UNITS = frozenset(
+    [
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    ]
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_emf(line: str) -> dict[str, Any]:
+    """Parse one printed line as an EMF document and check it against CloudWatch's
+    specification: the `_aws` metadata (Timestamp in epoch milliseconds, metric
+    directives), every dimension key a string member of the root, at most 30 per
+    dimension set, every metric a number (or up to 100 numbers) at the root, at most
+    100 per directive, each name once, and units from CloudWatch's list."""
+    document = json.loads(line)
+    assert isinstance(document, dict)
+    metadata = document["_aws"]
+    assert set(metadata) <= {"Timestamp", "CloudWatchMetrics", "LogGroupName"}
+    timestamp = metadata["Timestamp"]
+    assert isinstance(timestamp, int)
+    assert not isinstance(timestamp, bool)
+    assert timestamp > 10**12  # milliseconds: seconds would be about 1.7e9 today
+    directives = metadata["CloudWatchMetrics"]
+    assert isinstance(directives, list)
+    assert directives
+    names: list[str] = []
+    for directive in directives:
+        assert set(directive) == {"Namespace", "Dimensions", "Metrics"}
+        namespace = directive["Namespace"]
+        assert isinstance(namespace, str)
+        assert 0 < len(namespace) <= 255
+        for dimension_set in directive["Dimensions"]:
+            assert isinstance(dimension_set, list)
+            assert len(dimension_set) <= 30
+            for key in dimension_set:
+                assert isinstance(document[key], str)
+                assert document[key]
+        assert 0 < len(directive["Metrics"]) <= 100
+        for metric in directive["Metrics"]:
+            assert set(metric) <= {"Name", "Unit", "StorageResolution"}
+            assert metric.get("Unit", "None") in CLOUDWATCH_UNITS
+            value = document[metric["Name"]]
+            values = value if isinstance(value, list) else [value]
+            assert 0 < len(values) <= 100
+            assert all(map(_is_number, values))
+            names.append(metric["Name"])
+    assert len(names) == len(set(names)), "a metric named twice"
+    return document
+
+
+def emf_documents(printed: str) -> list[dict[str, Any]]:
+    """Every line of `printed` that is an EMF document, each checked with `check_emf`."""
+    return [check_emf(line) for line in printed.splitlines() if line.startswith('{"_aws"')]

@@ -6,9 +6,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from app.pages import settings_of
-from app.services.session_store import backend_name
-from dynamodb_sessions import DynamoDBStore, SessionStoreError
+from dynamodb_sessions.health import session_health
 
 router = APIRouter()
 
@@ -19,14 +17,7 @@ async def healthz(request: Request) -> JSONResponse:
     store = request.app.state.session_store
     if store is None:
         return JSONResponse({"status": "ok", "session_backend": "cookie"})
-    body = {"status": "ok", "session_backend": backend_name(store)}
-    if isinstance(store, DynamoDBStore):
-        body["table"] = settings_of(request).table_name
-        try:
-            await store.ping()
-        except SessionStoreError as exc:
-            return JSONResponse({**body, "status": "error", "error": str(exc)}, status_code=503)
-    else:
-        body["status"] = "degraded"
-        body["warning"] = "sessions are in this process's memory only"
-    return JSONResponse(body)
+    # The library's check; the app names its store "session_backend".
+    health = await session_health(store)
+    body = {"status": health.pop("status"), "session_backend": health.pop("store"), **health}
+    return JSONResponse(body, status_code=503 if body["status"] == "error" else 200)

@@ -18,6 +18,7 @@ def test_defaults_keep_cookie_sessions() -> None:
     assert settings.fallback_to_memory is True
     assert settings.https_only is True
     assert settings.oidc is None
+    assert settings.metrics == "none"
 
 
 def test_everything_from_env() -> None:
@@ -34,6 +35,7 @@ def test_everything_from_env() -> None:
             "SESSION_MAX_AGE": "60",
             "SESSION_SAME_SITE": "Strict",
             "PUBLIC_BASE_URL": "https://example.com/Prod/",
+            "SESSION_METRICS": "EMF",
             "OIDC_METADATA_URL": "https://idp/.well-known/openid-configuration",
             "OIDC_CLIENT_ID": "cid",
             "OIDC_LOGOUT_URL": "https://idp/logout?client_id={client_id}&logout_uri={return_to}",
@@ -47,6 +49,7 @@ def test_everything_from_env() -> None:
     assert (settings.fallback_to_memory, settings.https_only) == (False, False)
     assert (settings.max_age, settings.same_site) == (60, "strict")
     assert settings.public_base_url == "https://example.com/Prod"
+    assert settings.metrics == "emf"
     assert settings.oidc is not None
     assert settings.oidc.client_secret is None
 
@@ -58,6 +61,7 @@ def test_everything_from_env() -> None:
         ({"USE_DYNAMODB_SESSIONS": "maybe"}, "USE_DYNAMODB_SESSIONS='maybe' is not a boolean"),
         ({"SESSION_MAX_AGE": "1h"}, "SESSION_MAX_AGE='1h'"),
         ({"SESSION_SAME_SITE": "loose"}, "SESSION_SAME_SITE='loose'"),
+        ({"SESSION_METRICS": "statsd"}, "SESSION_METRICS='statsd': use emf"),
         ({"OIDC_CLIENT_ID": "cid"}, "set both OIDC_METADATA_URL and OIDC_CLIENT_ID"),
     ],
 )

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -17,6 +18,7 @@ from starlette.responses import PlainTextResponse
 from app.config import Settings
 from app.services import session_store
 from dynamodb_sessions import DynamoDBStore
+from tests.support import emf_documents
 
 from .flows import HOST, Event, v1_event, v2_event
 from .servers import SECRET
@@ -94,8 +96,8 @@ def built_stores(monkeypatch: pytest.MonkeyPatch) -> list[DynamoDBStore]:
     return built
 
 
-@pytest.fixture
-def handler(lambda_env: None, built_stores: list[DynamoDBStore]) -> Iterator[Handler]:
+@contextmanager
+def cold_start() -> Iterator[Handler]:
     """`app.lambda_handler.handler`, imported afresh: a new container's cold start."""
     sys.modules.pop("app.lambda_handler", None)
     loop = asyncio.new_event_loop()  # Mangum runs each invocation on the current loop
@@ -106,6 +108,12 @@ def handler(lambda_env: None, built_stores: list[DynamoDBStore]) -> Iterator[Han
         sys.modules.pop("app.lambda_handler", None)
         asyncio.set_event_loop(None)
         loop.close()
+
+
+@pytest.fixture
+def handler(lambda_env: None, built_stores: list[DynamoDBStore]) -> Iterator[Handler]:
+    with cold_start() as handler:
+        yield handler
 
 
 @pytest.fixture
@@ -205,3 +213,24 @@ def test_public_base_url_puts_the_stage_in_redirects(
     assert login["statusCode"] == 302
     redirect_uri = parse_qs(urlsplit(location(login)).query)["redirect_uri"]
     assert redirect_uri == [f"https://{HOST}/Prod/auth/callback"]
+
+
+@pytest.mark.usefixtures("lambda_env")
+def test_session_metrics_emf_prints_one_document_per_invocation(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SESSION_METRICS", "emf")
+    with cold_start() as handler:
+        browser = Browser(handler, v2_event)
+        capsys.readouterr()  # the start-up logs
+
+        for _ in range(3):
+            assert browser("GET", "/login")["statusCode"] == 302  # keeps its state in the session
+        assert handler(v2_event("GET", "/healthz"), None)["statusCode"] == 200  # no session
+
+    documents = emf_documents(capsys.readouterr().out)  # each checked against the spec
+    assert len(documents) == 3
+    assert {d["Service"] for d in documents} == {"llm-duel"}
+    assert [d["dynamodb_sessions.created"] for d in documents] == [1, 0, 0]
+    assert [d["dynamodb_sessions.saved"] for d in documents] == [0, 1, 1]
+    assert all(d["dynamodb_sessions.store_calls"] >= 1 for d in documents)
