@@ -9,8 +9,8 @@ from typing import Literal
 
 SameSite = Literal["lax", "strict", "none"]
 SAME_SITE_CHOICES: tuple[SameSite, ...] = ("lax", "strict", "none")
-Metrics = Literal["none", "emf"]
-METRICS_CHOICES: tuple[Metrics, ...] = ("none", "emf")
+Metrics = Literal["none", "emf", "otel"]
+METRICS_CHOICES: tuple[Metrics, ...] = ("none", "emf", "otel")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -54,7 +54,7 @@ def _metrics(env: Mapping[str, str]) -> Metrics:
     for choice in METRICS_CHOICES:
         if value == choice:
             return choice
-    raise ConfigError(f"SESSION_METRICS={value!r}: use emf, or none (the default)")
+    raise ConfigError(f"SESSION_METRICS={value!r}: use emf, otel, or none (the default)")
 
 
 def _secret_keys(env: Mapping[str, str]) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
@@ -17,8 +16,9 @@ from app.config import Settings
 from app.routers import account, auth, duel, health
 from app.services import oidc
 from app.services.session_store import SessionBackend, backend_name, get_session_store_instance
-from dynamodb_sessions import DynamoDBSessionMiddleware, SessionEvent
+from dynamodb_sessions import DynamoDBSessionMiddleware, EventHook
 from dynamodb_sessions.emf import EMFMetrics
+from dynamodb_sessions.otel import metrics_hook
 
 logger = logging.getLogger("app")
 
@@ -71,11 +71,14 @@ def _add_sessions(
     return store
 
 
-def _metrics_hook(
-    application: FastAPI, settings: Settings
-) -> Callable[[SessionEvent], None] | None:
+def _metrics_hook(application: FastAPI, settings: Settings) -> EventHook | None:
     if settings.metrics == "none":
         return None
+    if settings.metrics == "otel":
+        # Through the global MeterProvider the deployment sets up (e.g. the ADOT
+        # Lambda layer); store calls are traced as spans without any setting.
+        logger.info("Session metrics: OpenTelemetry, because SESSION_METRICS=otel")
+        return metrics_hook()
     # One EMF document per Lambda invocation: app.lambda_handler flushes it.
     metrics = EMFMetrics(namespace="DynamoDBSessions", dimensions={"Service": "llm-duel"})
     application.state.metrics = metrics

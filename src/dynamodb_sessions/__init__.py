@@ -11,7 +11,7 @@
 Importing this package does not import boto3: the first store call does.
 """
 
-from ._events import EVENT_NAMES, SessionEvent
+from ._events import EVENT_NAMES, EventHook, SessionEvent
 from ._exceptions import (
     SessionAccessDeniedError,
     SessionConfigError,
@@ -37,6 +37,7 @@ __all__ = [
     "DynamoDBSessionDict",
     "DynamoDBSessionMiddleware",
     "DynamoDBStore",
+    "EventHook",
     "MemoryStore",
     "SessionAccessDeniedError",
     "SessionConfigError",

@@ -61,7 +61,7 @@ def test_everything_from_env() -> None:
         ({"USE_DYNAMODB_SESSIONS": "maybe"}, "USE_DYNAMODB_SESSIONS='maybe' is not a boolean"),
         ({"SESSION_MAX_AGE": "1h"}, "SESSION_MAX_AGE='1h'"),
         ({"SESSION_SAME_SITE": "loose"}, "SESSION_SAME_SITE='loose'"),
-        ({"SESSION_METRICS": "statsd"}, "SESSION_METRICS='statsd': use emf"),
+        ({"SESSION_METRICS": "statsd"}, "SESSION_METRICS='statsd': use emf, otel"),
         ({"OIDC_CLIENT_ID": "cid"}, "set both OIDC_METADATA_URL and OIDC_CLIENT_ID"),
     ],
 )
@@ -82,3 +82,39 @@ def test_module_attribute_app_is_built_from_env(monkeypatch: pytest.MonkeyPatch)
 
     assert application is main.app
     assert application.state.session_store is None  # cookie sessions by default
+
+
+def test_otel_metrics_feed_the_global_meter_provider() -> None:
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from app.main import create_app
+    from dynamodb_sessions import MemoryStore, SessionEvent
+
+    reader = InMemoryMetricReader()
+    # The hook asks OpenTelemetry for the global provider: stand one in for this test.
+    # The hook takes OpenTelemetry's global provider, as a deployment's would be; it
+    # can be set once per process, and no other test sets it.
+    metrics.set_meter_provider(MeterProvider([reader]))
+    settings = Settings.from_env(
+        {
+            "SESSION_SECRET_KEY": "test-secret",
+            "USE_DYNAMODB_SESSIONS": "true",
+            "SESSION_METRICS": "otel",
+            "SESSION_HTTPS_ONLY": "false",
+        }
+    )
+    app = create_app(settings, store=MemoryStore())
+    hook = next(m.kwargs["on_event"] for m in app.user_middleware if "on_event" in m.kwargs)
+    assert callable(hook)
+    hook(SessionEvent("created", "0123456789ab", calls=1, write_units=1.0))
+    data = reader.get_metrics_data()
+    assert data is not None
+    names = {
+        metric.name
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    assert "dynamodb_sessions.events" in names

@@ -167,7 +167,17 @@ async def test_health_is_an_error_when_the_store_fails_without_a_fallback() -> N
 
 
 def test_the_metric_names_in_the_doc_are_the_ones_emitted() -> None:
-    found = re.findall(r"dynamodb_sessions\.([a-z_]+)(?:\.([A-Za-z_]+))?", DOC.read_text())
+    # The EMF sections: the OpenTelemetry section names its own instruments.
+    emf_part = DOC.read_text().split("## OpenTelemetry")[0]
+    found = re.findall(r"dynamodb_sessions\.([a-z_]+)(?:\.([A-Za-z_]+))?", emf_part)
     names = [(name, kind) for name, kind in found if name not in ("emf", "health", "otel")]
     assert {f"dynamodb_sessions.{name}" for name, kind in names if not kind} == set(METRICS)
     assert all(f"dynamodb_sessions.{name}" in METRICS for name, _ in names)
+
+
+def test_the_docs_opentelemetry_sample_builds_a_working_hook() -> None:
+    from dynamodb_sessions import SessionEvent
+
+    hook = sample("metrics_hook")["hook"]
+    assert callable(hook)
+    assert hook(SessionEvent("loaded", "0123456789ab", calls=1, read_units=1.0)) is None

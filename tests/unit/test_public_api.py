@@ -14,6 +14,7 @@ def test_export_list_is_pinned() -> None:
         "DynamoDBSessionMiddleware",
         "DynamoDBStore",
         "EVENT_NAMES",
+        "EventHook",
         "MemoryStore",
         "SessionAccessDeniedError",
         "SessionConfigError",

@@ -27,6 +27,7 @@ from .._exceptions import (
 )
 from .._logging import logger
 from .._serialization import ITEM_LIMIT
+from . import _tracing
 from ._item import USER_INDEX
 
 if TYPE_CHECKING:
@@ -120,11 +121,28 @@ class DynamoDBCalls:
         return self._client
 
     async def __call__(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """Run `operation` ("get_item"...); raise this library's errors."""
-        from anyio.to_thread import run_sync
-
+        """Run `operation` ("get_item"...) in a span of its own (if OpenTelemetry
+        records); raise this library's errors."""
         if operation in _READS or operation in _WRITES:
             kwargs["ReturnConsumedCapacity"] = "TOTAL"  # free; reported on the events
+        span = _tracing.start(operation, self.table_name, kwargs)
+        try:
+            result = await self._run(operation, kwargs)
+        except BaseException as exc:  # a cancellation (the request's deadline) too
+            if span is not None:
+                span.failed(exc)
+            raise
+        if span is not None:
+            span.succeeded(result)
+        usage = current_usage.get()
+        if usage is not None:
+            units = float(result.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
+            usage.add(**{"read_units" if operation in _READS else "write_units": units})
+        return result
+
+    async def _run(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        from anyio.to_thread import run_sync
+
         try:
             # boto3 blocks: run it in a worker thread, and build the client there
             # too, since that takes tens of milliseconds. The threads are counted
@@ -141,10 +159,6 @@ class DynamoDBCalls:
             if mapped is None:
                 raise
             raise mapped from exc
-        usage = current_usage.get()
-        if usage is not None:
-            units = float(result.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
-            usage.add(**{"read_units" if operation in _READS else "write_units": units})
         return result
 
     def _limiter(self) -> CapacityLimiter:

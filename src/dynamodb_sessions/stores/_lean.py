@@ -166,11 +166,16 @@ class LeanDynamoDB:
         attempt = 1
         while True:
             try:
-                return self._attempt(route, operation, body, context, deadline)
+                result = self._attempt(route, operation, body, context, deadline)
             except _Retryable as failed:
                 delay = self._retry_delay(route, attempt, failed, context)
                 if delay is None or _passes(deadline, delay):
+                    _report_retries(getattr(failed.error, "response", None), attempt)
                     raise failed.error from None
+            else:
+                if attempt > 1:  # as boto3 reports it (the span shows it)
+                    _report_retries(result, attempt)
+                return result
             time.sleep(delay)
             attempt += 1
 
@@ -321,6 +326,11 @@ def _route_of(request: AWSPreparedRequest, params: dict[str, Any], model: Operat
 
 def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _report_retries(response: dict[str, Any] | None, attempt: int) -> None:
+    if response is not None:
+        response.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
 
 
 def _passes(deadline: float | None, delay: float) -> bool:
