@@ -23,8 +23,8 @@ from ._exceptions import SessionConflictError
 from ._logging import log_id, logger
 
 EventName = Literal[
-    "loaded", "created", "saved", "refreshed", "rotated", "ended", "conflict", "store_error",
-    "degraded",
+    "loaded", "created", "saved", "refreshed", "rotated", "ended", "revoked", "conflict",
+    "store_error", "unavailable", "degraded",
 ]  # fmt: skip
 #: Every event name, in the order of a request's life.
 EVENT_NAMES: tuple[EventName, ...] = (
@@ -34,8 +34,10 @@ EVENT_NAMES: tuple[EventName, ...] = (
     "refreshed",
     "rotated",
     "ended",
+    "revoked",
     "conflict",
     "store_error",
+    "unavailable",
     "degraded",
 )
 
@@ -52,6 +54,11 @@ class SessionEvent:
     - `seconds`: time spent waiting for the store in this step.
     - `calls`: store operations made in this step (DynamoDB's own retries not counted).
     - `read_units`, `write_units`: capacity DynamoDB reported as consumed.
+    - `session_bytes`: after a write ("created", "saved", "rotated"), the bytes the
+      session's data and user binding take in the item; None otherwise.
+
+    "revoked" comes from a store's `revoke_user_sessions` (its own `on_event`), one
+    per session ended; "unavailable" when the middleware answered 503.
     """
 
     name: EventName
@@ -62,6 +69,7 @@ class SessionEvent:
     calls: int = 0
     read_units: float = 0.0
     write_units: float = 0.0
+    session_bytes: int | None = None
 
 
 #: What `on_event` may be.
@@ -111,7 +119,12 @@ class Recorder:
         self._mark = self.usage.snapshot()
 
     async def record(
-        self, name: EventName, session: str | None, error: BaseException | None = None
+        self,
+        name: EventName,
+        session: str | None,
+        error: BaseException | None = None,
+        *,
+        session_bytes: Callable[[], int] | None = None,
     ) -> None:
         """Emit event `name` with what the store calls cost since the last one."""
         if self.hook is None:
@@ -127,6 +140,7 @@ class Recorder:
             calls=usage.calls - calls,
             read_units=usage.read_units - reads,
             write_units=usage.write_units - writes,
+            session_bytes=None if session_bytes is None else session_bytes(),
         )
         await emit(self.hook, event)
 

@@ -100,6 +100,7 @@ class SessionHandle:
         except SessionStoreError as exc:
             if not await self._degrade(exc, key):
                 self.session = DynamoDBSessionDict.unavailable(exc)
+                await self.events.record("store_error", key, exc)
                 return
             stored = await self.budget.run(self.store.load(key))
             self.session_id = session_id  # a cookie that verified is kept while degraded
@@ -131,7 +132,6 @@ class SessionHandle:
         fallback = self.policy.fallback_store
         if fallback is None or self.store is fallback:
             logger.error("session store failed for session %s: %s", log_id(key), exc)
-            await self.events.record("store_error", key, exc)
             return False
         logger.error(
             "session store failed for session %s (%s); DEGRADED to the fallback store: "
@@ -156,7 +156,8 @@ class SessionHandle:
             await self.events.record("store_error", self.log_key, exc)
             raise
         if self._done is not None:
-            await self.events.record(self._done, self.log_key)
+            size = (lambda: self.session.size) if self._done not in ("ended", "refreshed") else None
+            await self.events.record(self._done, self.log_key, session_bytes=size)
         return header
 
     async def _save_or_degrade(self) -> str | None:

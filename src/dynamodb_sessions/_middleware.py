@@ -201,6 +201,8 @@ class DynamoDBSessionMiddleware:
         status, text = _error_status(exc)
         log = logger.warning if status < 500 else logger.error
         log("session %s: answering %d: %s", log_id(handle.log_key), status, exc)
+        if status == 503:
+            await handle.events.record("unavailable", handle.log_key, exc)
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
         if status == 503:
             headers.append((b"retry-after", self.retry_after.encode()))

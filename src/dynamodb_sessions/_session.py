@@ -185,7 +185,14 @@ class DynamoDBSessionDict(dict[str, Any]):
         sizes = {k: json_codec.entry_size(k, v) for k, v in encoded.items()}
         largest = max(sizes, key=sizes.__getitem__) if sizes else None
         self._check_total(sum(sizes.values()), self.user_id, largest)
+        self._sizes = sizes  # exact now, nested changes included
         return encoded
+
+    @property
+    def size(self) -> int:
+        """Bytes the session's data and user binding take in the item, as of the
+        last save (or set, for values set since)."""
+        return sum(self._sizes.values()) + json_codec.user_id_size(self.user_id)
 
     def changes(self) -> Changes:
         """The keys to write since load: re-encoding finds nested changes too."""

@@ -33,7 +33,7 @@ from ._events import EVENT_NAMES, SessionEvent
 from ._exceptions import SessionConfigError
 from ._logging import logger
 
-Unit = Literal["Count", "Seconds"]
+Unit = Literal["Count", "Seconds", "Bytes"]
 
 PREFIX = "dynamodb_sessions."
 #: The metrics every flushed document holds (0 when nothing added to them), with
@@ -45,6 +45,8 @@ METRICS: dict[str, Unit] = {
     # Count, as DynamoDB's own ConsumedReadCapacityUnits: CloudWatch has no capacity unit.
     PREFIX + "read_units": "Count",
     PREFIX + "write_units": "Count",
+    # The largest session written since the last flush (its data and user binding).
+    PREFIX + "session_bytes_max": "Bytes",
 }
 # The EMF specification's limits: metrics per directive, keys per dimension set.
 MAX_METRICS = 100
@@ -66,6 +68,8 @@ def event_metrics(event: SessionEvent) -> list[tuple[str, Unit, float]]:
             (PREFIX + "read_units", "Count", event.read_units),
             (PREFIX + "write_units", "Count", event.write_units),
         ]
+    if event.session_bytes is not None:
+        metrics.append((PREFIX + "session_bytes_max", "Bytes", float(event.session_bytes)))
     return metrics
 
 
@@ -97,7 +101,9 @@ class EMFMetrics:
     def on_event(self, event: SessionEvent) -> None:
         """Add `event` to the totals: pass as the middleware's `on_event`."""
         for name, unit, value in event_metrics(event):
-            self._totals[name] = (unit, self._totals.get(name, (unit, 0.0))[1] + value)
+            before = self._totals.get(name, (unit, 0.0))[1]
+            total = max(before, value) if name.endswith("_max") else before + value
+            self._totals[name] = (unit, total)
 
     def document(self) -> dict[str, Any] | None:
         """The EMF document of the totals so far, or None if there was no event."""

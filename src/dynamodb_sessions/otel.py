@@ -54,7 +54,8 @@ def metrics_hook(
     - `dynamodb_sessions.store.read_units`, `dynamodb_sessions.store.write_units`
       ({unit}): the capacity DynamoDB reported as consumed;
     - `dynamodb_sessions.store.duration` (s): time waiting for the store, per step,
-      also with `dynamodb_sessions.outcome`.
+      also with `dynamodb_sessions.outcome`;
+    - `dynamodb_sessions.session.size` (By): the session's bytes in the item, per write.
 
     `meter_provider` defaults to the global one. `then`, your own hook, gets each
     event next (what it returns is returned, so an async hook is awaited).
@@ -81,6 +82,9 @@ def metrics_hook(
         "dynamodb_sessions.store.write_units", "{unit}", "Write capacity units consumed"
     )
     duration = _seconds_histogram(meter)
+    sizes = meter.create_histogram(
+        "dynamodb_sessions.session.size", "By", "Session data and binding in the item, per write"
+    )
 
     def hook(event: SessionEvent) -> Awaitable[None] | None:
         step = {"dynamodb_sessions.event": event.name}
@@ -91,6 +95,8 @@ def metrics_hook(
             calls.add(event.calls, step)
             reads.add(event.read_units, step)
             writes.add(event.write_units, step)
+        if event.session_bytes is not None:
+            sizes.record(event.session_bytes, step)
         return None if then is None else then(event)
 
     return hook

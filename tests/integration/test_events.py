@@ -12,7 +12,14 @@ from starlette.testclient import TestClient
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import EVENT_NAMES, DynamoDBStore, MemoryStore, SessionEvent
 from tests.sessions_app import make_app
-from tests.support import key_of, sessions_table, store_at_url
+from tests.support import (
+    indexed_table,
+    key_of,
+    new_key,
+    sessions_table,
+    store_at_url,
+    unique_name,
+)
 
 
 @pytest.fixture
@@ -114,3 +121,52 @@ def test_no_event_holds_the_session_id(client: TestClient, events: list[SessionE
     assert events
     for event in events:
         assert session_id not in repr(event)
+
+
+def test_a_write_reports_the_sessions_size(client: TestClient, events: list[SessionEvent]) -> None:
+    client.post("/set", json={"blob": "x" * 1000})
+    created = events[-1]
+    assert created.name == "created"
+    assert created.session_bytes is not None
+    assert 1000 < created.session_bytes < 1100
+    client.post("/set", json={"more": "y" * 2000})
+    saved = events[-1]
+    assert saved.name == "saved"
+    assert saved.session_bytes is not None
+    assert saved.session_bytes > created.session_bytes + 2000
+    client.get("/read")
+    assert events[-1].session_bytes is None  # "loaded": nothing written
+
+
+def test_a_503_is_an_unavailable_event() -> None:
+    events: list[SessionEvent] = []
+    down = DynamoDBStore(
+        "t", endpoint_url="http://127.0.0.1:9", region_name="us-east-1", max_attempts=1
+    )
+    with TestClient(make_app(down, on_event=events.append), base_url="https://t") as client:
+        assert client.post("/set", json={"a": 1}).status_code == 503
+    assert [(e.name, e.outcome) for e in events] == [
+        ("store_error", "SessionStoreUnavailableError"),
+        ("unavailable", "SessionStoreUnavailableError"),
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["memory", "dynalite"])
+async def test_revocation_reports_each_session_it_ends(
+    kind: str, dynalite_server: LocalServer
+) -> None:
+    events: list[SessionEvent] = []
+    store: DynamoDBStore | MemoryStore = (
+        MemoryStore(on_event=events.append)
+        if kind == "memory"
+        else store_at_url(dynalite_server, table=indexed_table(dynalite_server))
+    )
+    if isinstance(store, DynamoDBStore):
+        store.on_event = events.append
+    user, keys = unique_name("user"), [new_key(), new_key()]
+    for key in keys:
+        await store.create(key, data={}, expires=2**31, user_id=user)
+    assert await store.revoke_user_sessions(user) == 2
+    assert sorted(e.session for e in events) == sorted(key[:12] for key in keys)
+    assert {e.name for e in events} == {"revoked"}

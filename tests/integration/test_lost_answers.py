@@ -67,8 +67,8 @@ async def test_a_write_whose_every_answer_is_lost_is_read_back(
         await store.update(
             key, changed={"n": "1"}, removed=(), expected={"n": "0"}, expires=FOREVER
         )
-        assert proxy.forwarded.count("PutItem") == store.max_attempts
-        assert proxy.forwarded.count("UpdateItem") == store.max_attempts
+        assert proxy.forwarded.count("PutItem") == store.settings.max_attempts
+        assert proxy.forwarded.count("UpdateItem") == store.settings.max_attempts
     stored = await store_with_client(server).load(key)
     assert stored is not None
     assert dict(stored.data) == {"n": "1"}

@@ -348,6 +348,7 @@ def test_metrics_count_each_step_and_its_calls(
     found = data_points(reader)
     assert sorted(found) == [
         "dynamodb_sessions.events {event}",
+        "dynamodb_sessions.session.size By",
         "dynamodb_sessions.store.calls {call}",
         "dynamodb_sessions.store.duration s",
         "dynamodb_sessions.store.read_units {unit}",

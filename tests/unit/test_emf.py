@@ -93,7 +93,7 @@ def test_over_100_metrics_are_split_into_directives_of_100() -> None:
 
     [document] = printed(out)  # check_emf: <= 100 per directive, <= 30 dimensions
     directives = document["_aws"]["CloudWatchMetrics"]
-    assert [len(d["Metrics"]) for d in directives] == [100, 63]
+    assert [len(d["Metrics"]) for d in directives] == [100, 66]  # 16 fixed + 150
     assert all(d["Dimensions"] == [[f"d{i}" for i in range(30)]] for d in directives)
 
 

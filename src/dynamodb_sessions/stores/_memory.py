@@ -16,9 +16,12 @@ from .._exceptions import (
     SessionTooLargeError,
 )
 from ._stored import StoredSession
+from ._users import revoked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
+
+    from .._events import EventHook
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -29,7 +32,8 @@ class MemoryStore:
     either bound, the least recently used sessions go first. A single session over
     `max_bytes` is refused with `SessionTooLargeError`.
 
-    `clock` returns epoch seconds; pass your own to move time in tests.
+    `clock` returns epoch seconds; pass your own to move time in tests. `on_event`
+    gets a "revoked" event per session `revoke_user_sessions` ends.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class MemoryStore:
         max_entries: int = 10_000,
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.time,
+        on_event: EventHook | None = None,
     ) -> None:
         if max_entries < 1:
             raise SessionConfigError(f"max_entries must be at least 1, not {max_entries}")
@@ -46,6 +51,7 @@ class MemoryStore:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.clock = clock
+        self.on_event = on_event
         # A dict keeps insertion order: re-inserting on use makes the first key the LRU one.
         self._sessions: dict[str, StoredSession] = {}
         self._sizes: dict[str, int] = {}
@@ -143,6 +149,7 @@ class MemoryStore:
         keys = await self.list_user_sessions(user_id)
         for key in keys:
             self._drop(key)
+            await revoked(self.on_event, key)
         return len(keys)
 
     def _writable(self, key: str) -> StoredSession:

@@ -22,6 +22,7 @@ from .._exceptions import (
 from . import _item as item_format
 from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline, missing_index
 from ._item import USER_INDEX
+from ._users import revoked
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from types_boto3_dynamodb.client import DynamoDBClient
 
+    from .._events import EventHook
     from ._lean import LeanDynamoDB
     from ._stored import StoredSession
 
@@ -48,7 +50,8 @@ class DynamoDBStore:
     mocks need that). Without `endpoint_url` boto3 reads `AWS_ENDPOINT_URL_DYNAMODB`
     and `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the
     profile, then `AWS_REGION` (Lambda's). `verify` (False or a CA bundle) and
-    `config` (a botocore `Config` merged over the store's) go to the client. The
+    `config` (a botocore `Config` merged over the store's) go to the client;
+    `on_event` gets a "revoked" event per session `revoke_user_sessions` ends. The
     store never creates the table: run `dynamodb-sessions create-table` once.
     """
 
@@ -67,13 +70,13 @@ class DynamoDBStore:
         lean: bool = True,
         verify: bool | str | None = None,
         config: Config | None = None,
+        on_event: EventHook | None = None,
     ) -> None:
         if not table_name:
             raise SessionConfigError("table_name must not be empty")
         if max_attempts < 1:
             raise SessionConfigError(f"max_attempts must be at least 1, not {max_attempts}")
-        self.table_name = table_name
-        self.clock = clock
+        self.table_name, self.clock, self.on_event = table_name, clock, on_event
         self.settings = ClientSettings(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -95,11 +98,6 @@ class DynamoDBStore:
     def lean(self) -> LeanDynamoDB | None:
         """The lean caller in use, or None when calls go through the boto3 client."""
         return self._call.lean
-
-    @property
-    def max_attempts(self) -> int:
-        """Attempts per call, retries included."""
-        return self.settings.max_attempts
 
     async def ping(self) -> None:
         """Check that the table answers; raise a `SessionStoreError` subclass if not."""
@@ -265,6 +263,7 @@ class DynamoDBStore:
             except ConditionFailed:
                 continue
             ended += 1
+            await revoked(self.on_event, key)
         return ended
 
     async def _user_keys(self, user_id: str) -> list[str]:
