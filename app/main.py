@@ -16,7 +16,7 @@ from app.config import Settings
 from app.routers import account, auth, duel, health
 from app.services import oidc
 from app.services.session_store import SessionBackend, backend_name, get_session_store_instance
-from dynamodb_sessions import DynamoDBSessionMiddleware, EventHook
+from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore, EventHook, MemoryStore
 from dynamodb_sessions.emf import EMFMetrics
 from dynamodb_sessions.otel import metrics_hook
 
@@ -59,6 +59,9 @@ def _add_sessions(
         "USE_DYNAMODB_SESSIONS is true",
         backend_name(store),
     )
+    hook = _metrics_hook(application, settings)
+    if hook is not None and isinstance(store, DynamoDBStore | MemoryStore):
+        store.on_event = hook  # "Sign out everywhere" counts as revoked sessions
     application.add_middleware(
         DynamoDBSessionMiddleware,
         store=store,
@@ -66,7 +69,7 @@ def _add_sessions(
         max_age=settings.max_age,
         same_site=settings.same_site,
         https_only=settings.https_only,
-        on_event=_metrics_hook(application, settings),
+        on_event=hook,
     )
     return store
 

@@ -105,9 +105,11 @@ def test_otel_metrics_feed_the_global_meter_provider() -> None:
             "SESSION_HTTPS_ONLY": "false",
         }
     )
-    app = create_app(settings, store=MemoryStore())
+    store = MemoryStore()
+    app = create_app(settings, store=store)
     hook = next(m.kwargs["on_event"] for m in app.user_middleware if "on_event" in m.kwargs)
     assert callable(hook)
+    assert store.on_event is hook  # revocations ("Sign out everywhere") are counted too
     hook(SessionEvent("created", "0123456789ab", calls=1, write_units=1.0))
     data = reader.get_metrics_data()
     assert data is not None
