@@ -109,8 +109,8 @@ def test_otel_metrics_feed_the_global_meter_provider() -> None:
     app = create_app(settings, store=store)
     hook = next(m.kwargs["on_event"] for m in app.user_middleware if "on_event" in m.kwargs)
     assert callable(hook)
-    assert store.on_event is hook  # revocations ("Sign out everywhere") are counted too
     hook(SessionEvent("created", "0123456789ab", calls=1, write_units=1.0))
+    assert store.on_event is hook  # revocations ("Sign out everywhere") are counted too
     data = reader.get_metrics_data()
     assert data is not None
     names = {
