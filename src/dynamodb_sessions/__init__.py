@@ -26,7 +26,7 @@ from ._exceptions import (
     SessionTooLargeError,
     SessionTooManyChangesError,
 )
-from ._middleware import DynamoDBSessionMiddleware
+from ._middleware import DynamoDBSessionMiddleware, load_session
 from ._session import DynamoDBSessionDict
 from .stores import DynamoDBStore, MemoryStore, SessionStore, StoredSession, UserSessionStore
 
@@ -56,4 +56,5 @@ __all__ = [
     "StoredSession",
     "UserSessionStore",
     "__version__",
+    "load_session",
 ]

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
+import anyio
+
 from ._cookies import new_session_id, store_key
 from ._deadline import StoreBudget
 from ._events import EventHook, EventName, Recorder
@@ -74,6 +76,7 @@ class SessionHandle:
         self.events = Recorder(policy.on_event)
         self.budget = StoreBudget(policy.store_timeout, self.events.usage)
         self._done: EventName | None = None  # what the save did, for its event
+        self._deferred: tuple[str | None, anyio.Lock] | None = None  # until `ensure_loaded`
 
     @property
     def key(self) -> str | None:
@@ -84,9 +87,31 @@ class SessionHandle:
         """The key to name this request's session by in logs, even if it failed to load."""
         return self.key or self._presented_key
 
-    def skip(self, path: str) -> None:
-        """Leave the session unloaded: using it raises `SessionNotLoadedError`."""
-        self.session = DynamoDBSessionDict.unavailable(SessionNotLoadedError(path))
+    def defer(self, cookie_value: str | None, error: SessionNotLoadedError) -> None:
+        """Leave the session unloaded until `ensure_loaded`: using it raises `error`."""
+        self._deferred = cookie_value, anyio.Lock()
+        self.session = DynamoDBSessionDict.unavailable(error)
+
+    async def ensure_loaded(self) -> DynamoDBSessionDict:
+        """Load a deferred session, once; raise the store's error if it failed."""
+        if self._deferred is not None:
+            cookie_value, lock = self._deferred
+            async with lock:  # two tasks of one request that both ask wait for one load
+                if self._deferred is not None:
+                    await self._load_deferred(cookie_value)
+        if not self.session.is_available:
+            self.session.mark_accessed()  # raises, as using request.session would
+        return self.session
+
+    async def _load_deferred(self, cookie_value: str | None) -> None:
+        unloaded, self.session = self.session, DynamoDBSessionDict()
+        try:
+            await self.load(cookie_value)
+        except BaseException:
+            # Cancelled half-way: an empty session left behind would expire the cookie.
+            self.session = unloaded
+            raise
+        self._deferred = None
 
     async def load(self, cookie_value: str | None) -> None:
         """Load the session named by the cookie; a bad cookie gives an empty session."""
