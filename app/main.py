@@ -69,6 +69,7 @@ def _add_sessions(
         max_age=settings.max_age,
         same_site=settings.same_site,
         https_only=settings.https_only,
+        lazy=True,  # /healthz and 404s cost no store call: the routers load (app/pages.py)
         on_event=hook,
     )
     return store

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from app.config import Settings
-from dynamodb_sessions import DynamoDBSessionDict
+from dynamodb_sessions import DynamoDBSessionDict, load_session
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 
@@ -19,6 +19,15 @@ def settings_of(request: Request) -> Settings:
     """The settings the running app was built with."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def session_loaded(request: Request) -> None:
+    """The dependency of every router that reads `request.session`: the DynamoDB
+    middleware runs with `lazy=True`, so the session is loaded here, before the route
+    (and authlib, which reads `request.session` synchronously) uses it. Cookie
+    sessions come with the request: nothing to do."""
+    if settings_of(request).use_dynamodb_sessions:
+        await load_session(request)
 
 
 def current_user(request: Request) -> dict[str, Any] | None:

@@ -5,6 +5,8 @@ The harness starts each contender under uvicorn with these environment variables
 * ``BENCH_ENDPOINT_URL``: the DynamoDB endpoint (the counting proxy), for DynamoDB contenders;
 * ``BENCH_TABLE``: the table name (already created by the harness, key ``session_id`` S);
 * ``BENCH_SKIP_PATHS``: ``1`` to let a contender skip the session on ``/nosession``;
+* ``BENCH_LAZY``: ``1`` to run dynamodb-sessions with ``lazy=True``: the session routes
+  ``await load_session(request)`` first, ``/nosession`` never loads;
 * ``BENCH_SESSION_BYTES``: pad each session at login so that its JSON is this many bytes
   (the cost scenarios); the cart then adds up to about 140 bytes.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -47,6 +50,11 @@ def table_name() -> str:
 def skip_paths_enabled() -> bool:
     """Whether the contender should leave the session alone on ``/nosession``."""
     return os.environ.get("BENCH_SKIP_PATHS", "") == "1"
+
+
+def lazy_enabled() -> bool:
+    """Whether the contender loads the session only on the routes that use it."""
+    return os.environ.get("BENCH_LAZY", "") == "1"
 
 
 def session_bytes() -> int:
@@ -113,23 +121,38 @@ async def logout(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-def build_app(*, nested_mutation: bool) -> Starlette:
+#: What a lazy contender awaits before a route uses the session (``load_session``).
+Loader = Callable[[Request], Awaitable[object]]
+
+
+def build_app(*, nested_mutation: bool, load: Loader | None = None) -> Starlette:
     """The benchmark endpoints.
 
     With ``nested_mutation`` the write endpoint appends to ``session["cart"]`` in place, as
     dynamodb-sessions allows; otherwise it reassigns the list, which is what Starlette's
-    and starsessions' sessions need to notice the change.
+    and starsessions' sessions need to notice the change. With ``load``, every endpoint
+    but ``/nosession`` awaits it first (dynamodb-sessions' ``load_session``, lazy mode).
     """
 
     async def write(request: Request) -> JSONResponse:
         return _write(request, nested_mutation=nested_mutation)
 
+    def loading(endpoint: Callable[[Request], Awaitable[JSONResponse]]) -> Any:
+        if load is None:
+            return endpoint
+
+        async def loaded(request: Request) -> JSONResponse:
+            await load(request)
+            return await endpoint(request)
+
+        return loaded
+
     return Starlette(
         routes=[
-            Route("/login", login, methods=["POST"]),
-            Route("/read", read, methods=["GET"]),
-            Route("/write", write, methods=["POST"]),
+            Route("/login", loading(login), methods=["POST"]),
+            Route("/read", loading(read), methods=["GET"]),
+            Route("/write", loading(write), methods=["POST"]),
             Route("/nosession", nosession, methods=["GET"]),
-            Route("/logout", logout, methods=["POST"]),
+            Route("/logout", loading(logout), methods=["POST"]),
         ]
     )

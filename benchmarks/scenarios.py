@@ -58,6 +58,13 @@ CONTENDERS: tuple[Contender, ...] = (
         skip_paths=True,
     ),
     Contender(
+        "dynamodb-sessions lazy",
+        "benchmarks.contender_dynamodb_sessions",
+        uses_dynamodb=True,
+        env=(("BENCH_LAZY", "1"),),
+        only_scenarios=("plain-dynalite", "latency5-dynalite", "block200-dynalite"),
+    ),
+    Contender(
         "dynamodb-sessions boto3",
         "benchmarks.contender_dynamodb_sessions",
         uses_dynamodb=True,

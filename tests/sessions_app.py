@@ -17,6 +17,7 @@ from dynamodb_sessions import (
     DynamoDBSessionMiddleware,
     SessionStore,
     SessionStoreError,
+    load_session,
 )
 
 request_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_var", default="unset")
@@ -106,6 +107,33 @@ async def context_var(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def load_read(request: Request) -> Response:
+    session = await load_session(request)
+    assert request.session is session
+    return JSONResponse(dict(session))
+
+
+async def load_twice(request: Request) -> Response:
+    session = await load_session(request)
+    assert await load_session(request) is session
+    return JSONResponse(dict(session))
+
+
+async def load_set(request: Request) -> Response:
+    await load_session(request)
+    return await set_values(request)
+
+
+async def load_logout(request: Request) -> Response:
+    await load_session(request)
+    return await logout(request)
+
+
+async def load_websocket(websocket: WebSocket) -> None:
+    await load_session(websocket)
+    await websocket_endpoint(websocket)
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
     await websocket.send_json(dict(websocket.session))
@@ -117,6 +145,11 @@ routes = [
     Route("/none", no_session),
     Route("/skip/none", no_session),
     Route("/skip/read", read),
+    Route("/skip/load/read", load_read),
+    Route("/load/read", load_read),
+    Route("/load/twice", load_twice),
+    Route("/load/set", load_set, methods=["POST"]),
+    Route("/load/logout", load_logout, methods=["POST"]),
     Route("/read", read),
     Route("/set", set_values, methods=["POST"]),
     Route("/append", append, methods=["POST"]),
@@ -131,6 +164,7 @@ routes = [
     Route("/context-var", context_var, methods=["POST"]),
     Route("/guarded", guarded),
     WebSocketRoute("/ws", websocket_endpoint),
+    WebSocketRoute("/load/ws", load_websocket),
 ]
 
 

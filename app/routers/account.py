@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.pages import current_user, message_page, render
+from app.pages import current_user, message_page, render, session_loaded
 from app.routers.auth import signed_out_redirect
 from app.services.session_store import SessionBackend
 from dynamodb_sessions import DynamoDBSessionDict, SessionStoreError
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(session_loaded)])  # the session, loaded first
 
 
 def _user_store(request: Request) -> SessionBackend | None:

@@ -6,18 +6,18 @@ import logging
 from typing import Any
 
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from joserfc.errors import JoseError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.config import OIDCSettings
-from app.pages import absolute_url, current_user, message_page, render, settings_of
+from app.pages import absolute_url, current_user, message_page, render, session_loaded, settings_of
 from app.services import oidc
 from dynamodb_sessions import DynamoDBSessionDict
 
 logger = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(session_loaded)])  # the session, loaded first
 
 USER_CLAIMS = ("sub", "email", "name", "preferred_username")
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.pages import current_user, message_page, render
+from app.pages import current_user, message_page, render, session_loaded
 from app.services.duels import CHOICES, get_duel, next_duel
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(session_loaded)])  # the session, loaded first
 MAX_VOTES_KEPT = 50  # keeps the session item far below DynamoDB's 400 KB
 
 

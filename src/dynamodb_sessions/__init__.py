@@ -26,6 +26,7 @@ from ._exceptions import (
     SessionTooLargeError,
     SessionTooManyChangesError,
 )
+from ._loading import load_session
 from ._middleware import DynamoDBSessionMiddleware
 from ._session import DynamoDBSessionDict
 from .stores import DynamoDBStore, MemoryStore, SessionStore, StoredSession, UserSessionStore
@@ -56,4 +57,5 @@ __all__ = [
     "StoredSession",
     "UserSessionStore",
     "__version__",
+    "load_session",
 ]

@@ -9,7 +9,8 @@ Hierarchy::
     │   ├── SessionTooLargeError        the item would pass DynamoDB's 400 KB limit (HTTP 413)
     │   └── SessionTooManyChangesError  more changed keys than one atomic write holds (HTTP 413)
     ├── SessionConflictError      another request changed the same key first (HTTP 409)
-    ├── SessionNotLoadedError     the session was used on a path listed in `skip_paths`
+    ├── SessionNotLoadedError     the session was used before `load_session` (lazy=True or
+    │                             a path in `skip_paths`)
     └── SessionStoreError         the store failed (HTTP 503); never becomes an empty session
         ├── SessionStoreUnavailableError  throttled, timed out or unreachable after retries
         ├── SessionTableNotFoundError     the table doesn't exist
@@ -119,13 +120,26 @@ class SessionConflictError(SessionError):
 
 
 class SessionNotLoadedError(SessionError):
-    """``request.session`` was used on a path the middleware was told to skip."""
+    """``request.session`` was used before the session was loaded: with ``lazy=True``,
+    or on a path listed in `skip_paths`, until ``await load_session(request)``.
+    The middleware answers 500: it is a bug in the app, not a transient failure."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(
-            f"the session is not loaded for {path!r} because it matches `skip_paths`; "
-            "remove that prefix from `skip_paths` to use request.session there."
-        )
+    def __init__(self, path: str, *, lazy: bool = False) -> None:
+        if lazy:
+            message = (
+                f"the session is not loaded yet for {path!r}: the middleware runs with "
+                "lazy=True, so call `await load_session(request)` (or use the FastAPI "
+                "dependency `dynamodb_sessions.fastapi.Session`) before request.session."
+            )
+        else:
+            message = (
+                f"the session is not loaded for {path!r} because it matches `skip_paths`; "
+                "call `await load_session(request)` first to load it there, or remove "
+                "that prefix from `skip_paths`."
+            )
+        super().__init__(message)
+        self.path = path
+        self.lazy = lazy
 
 
 class SessionStoreError(SessionError):

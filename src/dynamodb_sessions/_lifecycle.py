@@ -1,12 +1,10 @@
 """The life of one request's session: load it, then save exactly what changed.
 
-The middleware owns the ASGI plumbing; this module owns the decisions: which
-store call (if any) a request needs, and which Set-Cookie header follows. Three
-rules keep a browser's login safe from its own requests in flight:
+The middleware owns the ASGI plumbing; this module the decisions: which store call
+a request needs, and which Set-Cookie follows. Three rules keep a sign-in safe:
 
-- `regenerate_id()` moves the session to a new id and leaves a short-lived
-  tombstone under the old one: a request that presents the old id sees an empty,
-  read-only session and never gets a Set-Cookie; a write from it gets 409.
+- `regenerate_id()` leaves a short-lived tombstone under the old id: a request that
+  presents it sees an empty, read-only session, never a Set-Cookie; writes get 409.
 - A 409 never touches the cookie: the browser may hold a newer one by now.
 - With a fallback store, a cookie that verified is never expired or replaced
   because the primary store failed: a transient failure must not log anyone out.
@@ -14,12 +12,13 @@ rules keep a browser's login safe from its own requests in flight:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING
+
+import anyio
 
 from ._cookies import new_session_id, store_key
 from ._deadline import StoreBudget
-from ._events import EventHook, EventName, Recorder
+from ._events import EventName, Recorder
 from ._exceptions import (
     SessionConflictError,
     SessionError,
@@ -32,31 +31,12 @@ from ._session import Changes, DynamoDBSessionDict
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._cookies import SessionCookie
-    from .stores._base import SessionStore
+    from ._policy import Policy
     from .stores._stored import StoredSession
 
-ConflictPolicy = Literal["raise", "last_writer_wins"]
-T = TypeVar("T")
 
 # How often a rotation is retried when other requests keep writing other keys.
 _ROTATE_ATTEMPTS = 3
-
-
-@dataclass(slots=True, kw_only=True)
-class Policy:
-    """The middleware's settings that decide what a save does."""
-
-    cookie: SessionCookie
-    store: SessionStore
-    fallback_store: SessionStore | None
-    idle_timeout: int
-    absolute_lifetime: int | None
-    refresh_interval: int
-    on_conflict: ConflictPolicy
-    rotation_grace: int = 60
-    store_timeout: float = 3.0
-    on_event: EventHook | None = None
 
 
 class SessionHandle:
@@ -74,6 +54,7 @@ class SessionHandle:
         self.events = Recorder(policy.on_event)
         self.budget = StoreBudget(policy.store_timeout, self.events.usage)
         self._done: EventName | None = None  # what the save did, for its event
+        self._deferred: tuple[str | None, anyio.Lock] | None = None  # until `ensure_loaded`
 
     @property
     def key(self) -> str | None:
@@ -84,9 +65,31 @@ class SessionHandle:
         """The key to name this request's session by in logs, even if it failed to load."""
         return self.key or self._presented_key
 
-    def skip(self, path: str) -> None:
-        """Leave the session unloaded: using it raises `SessionNotLoadedError`."""
-        self.session = DynamoDBSessionDict.unavailable(SessionNotLoadedError(path))
+    def defer(self, cookie_value: str | None, error: SessionNotLoadedError) -> None:
+        """Leave the session unloaded until `ensure_loaded`: using it raises `error`."""
+        self._deferred = cookie_value, anyio.Lock()
+        self.session = DynamoDBSessionDict.unavailable(error)
+
+    async def ensure_loaded(self) -> DynamoDBSessionDict:
+        """Load a deferred session, once; raise the store's error if it failed."""
+        if self._deferred is not None:
+            cookie_value, lock = self._deferred
+            async with lock:  # two tasks of one request that both ask wait for one load
+                if self._deferred is not None:
+                    await self._load_deferred(cookie_value)
+        if not self.session.is_available:
+            self.session.mark_accessed()  # raises, as using request.session would
+        return self.session
+
+    async def _load_deferred(self, cookie_value: str | None) -> None:
+        unloaded, self.session = self.session, DynamoDBSessionDict()
+        try:
+            await self.load(cookie_value)
+        except BaseException:
+            # Cancelled half-way: an empty session left behind would expire the cookie.
+            self.session = unloaded
+            raise
+        self._deferred = None
 
     async def load(self, cookie_value: str | None) -> None:
         """Load the session named by the cookie; a bad cookie gives an empty session."""

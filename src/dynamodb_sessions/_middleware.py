@@ -13,12 +13,15 @@ from ._exceptions import (
     SessionConfigError,
     SessionConflictError,
     SessionError,
+    SessionNotLoadedError,
     SessionStoreError,
     SessionTooLargeError,
     SessionTooManyChangesError,
 )
-from ._lifecycle import Policy, SessionHandle
+from ._lifecycle import SessionHandle
+from ._loading import HANDLE
 from ._logging import log_id, logger
+from ._policy import Policy
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
     from ._cookies import SameSite
     from ._events import EventHook
-    from ._lifecycle import ConflictPolicy
+    from ._policy import ConflictPolicy
     from .stores._base import SessionStore
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, as Starlette
@@ -48,8 +51,14 @@ class DynamoDBSessionMiddleware:
       request rewrites it (one UpdateItem); default a tenth of `max_age`.
     - `on_conflict`: "raise" (409 to the later of two requests that changed the
       same key) or "last_writer_wins" (the later one overwrites, with a warning).
-    - `skip_paths`: path prefixes (each starting with "/") whose requests never
-      load the session.
+    - `lazy`: when True, no request loads its session until the app calls
+      `await load_session(request)` (or uses the FastAPI dependency
+      `dynamodb_sessions.fastapi.Session`); `request.session` before that raises
+      `SessionNotLoadedError` (a 500). A request that never loads makes no store
+      call and gets no Set-Cookie. Default False: every request with a cookie
+      loads its session before the app runs, as Starlette's middleware does.
+    - `skip_paths`: path prefixes (each starting with "/") whose requests don't
+      load the session unless the app calls `load_session` (lazy on those paths).
     - `fallback_store`: a store to degrade to when `store` fails, instead of 503.
     - `retry_after`: seconds for the Retry-After header of a 503.
     - `rotation_grace`: seconds during which an id replaced by `regenerate_id()`
@@ -79,6 +88,7 @@ class DynamoDBSessionMiddleware:
         refresh_interval: int | None = None,
         on_conflict: ConflictPolicy = "raise",
         skip_paths: Collection[str] = (),
+        lazy: bool = False,
         fallback_store: SessionStore | None = None,
         retry_after: int = 1,
         rotation_grace: int = 60,
@@ -114,6 +124,9 @@ class DynamoDBSessionMiddleware:
             on_event=on_event,
         )
         self.skip_paths = _path_prefixes(skip_paths)
+        if not isinstance(lazy, bool):
+            raise SessionConfigError(f"lazy must be True or False, not {lazy!r}")
+        self.lazy = lazy
         self.retry_after = str(retry_after)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,11 +134,16 @@ class DynamoDBSessionMiddleware:
             await self.app(scope, receive, send)
             return
         handle = SessionHandle(self.policy)
-        if scope["path"].startswith(self.skip_paths):  # False for an empty tuple
-            handle.skip(scope["path"])
+        cookie_value = _cookie_value(scope, self.policy.cookie.name)
+        path: str = scope["path"]
+        if self.lazy:
+            handle.defer(cookie_value, SessionNotLoadedError(path, lazy=True))
+        elif path.startswith(self.skip_paths):  # False for an empty tuple
+            handle.defer(cookie_value, SessionNotLoadedError(path))
         else:
-            await handle.load(_cookie_value(scope, self.policy.cookie.name))
+            await handle.load(cookie_value)
         scope["session"] = handle.session
+        scope[HANDLE] = handle
         if scope["type"] == "websocket":
             await self._websocket(handle, scope, receive, send)
         else:

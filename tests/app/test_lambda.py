@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse
 
 from app.config import Settings
 from app.services import session_store
-from dynamodb_sessions import DynamoDBStore
+from dynamodb_sessions import DynamoDBStore, load_session
 from tests.support import emf_documents
 
 from .flows import HOST, Event, v1_event, v2_event
@@ -152,7 +152,8 @@ def test_sign_in_and_vote_through_lambda(
 
 def test_v2_cookies_array_and_several_set_cookies(handler: Handler) -> None:
     async def two_cookies(request: Request) -> PlainTextResponse:
-        request.session["seen"] = request.cookies.get("analytics")
+        session = await load_session(request)  # the app's sessions are lazy
+        session["seen"] = request.cookies.get("analytics")
         response = PlainTextResponse("ok")
         response.set_cookie("theme", "dark")
         response.set_cookie("banner", "closed")
@@ -173,7 +174,8 @@ def test_v2_cookies_array_and_several_set_cookies(handler: Handler) -> None:
 
 def test_v1_several_set_cookies_in_multi_value_headers(handler: Handler) -> None:
     async def two_cookies(request: Request) -> PlainTextResponse:
-        request.session["seen"] = True
+        session = await load_session(request)  # the app's sessions are lazy
+        session["seen"] = True
         response = PlainTextResponse("ok")
         response.set_cookie("theme", "dark")
         return response

@@ -11,7 +11,7 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from app.services.session_store import reset_session_store_instance
-from dynamodb_sessions import MemoryStore, SessionTableNotFoundError
+from dynamodb_sessions import MemoryStore, SessionTableNotFoundError, StoredSession
 
 from .flows import ClientFactory, callback_for, path_of, sign_in, start_login, vote
 from .servers import store_for
@@ -143,3 +143,26 @@ async def test_healthz_reports_dynamodb(settings: Settings, client_for: ClientFa
         "session_backend": "dynamodb",
         "table": settings.table_name,
     }
+
+
+class LoadCountingStore(MemoryStore):
+    loads = 0
+
+    async def load(self, key: str) -> StoredSession | None:
+        self.loads += 1
+        return await super().load(key)
+
+
+async def test_lazy_sessions_load_only_on_the_routes_that_use_them(
+    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient
+) -> None:
+    store = LoadCountingStore()
+    client = client_for(create_app(settings, store=store))
+    assert (await sign_in(client, provider, "fay@example.com")).status_code == 303
+    store.loads = 0
+
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/no-such-page")).status_code == 404
+    assert store.loads == 0  # the cookie was sent, the session never loaded
+    assert "fay@example.com" in (await client.get("/")).text
+    assert store.loads == 1

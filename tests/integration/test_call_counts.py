@@ -89,3 +89,22 @@ def test_calls_per_endpoint_on_the_lean_path(client: TestClient, proxy: Counting
     client.cookies.set("session", "forged.cookie.value")
     client.get("/read")
     assert proxy.take() == {}
+
+
+def test_a_lazy_route_that_never_loads_calls_no_dynamodb(
+    proxy: CountingProxy, dynalite_server: LocalServer
+) -> None:
+    store = store_at_url(dynalite_server, proxy.url)
+    with TestClient(make_app(store, lazy=True), base_url="https://testserver") as client:
+        client.post("/load/set", json={"cart": []})
+        assert proxy.take() == {"PutItem": 1}
+        response = client.get("/none")  # with the cookie, never loads
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers
+        assert proxy.take() == {}
+        assert client.get("/load/twice").json() == {"cart": []}
+        assert proxy.take() == {"GetItem": 1}  # load_session twice: one GetItem
+        client.post("/load/set", json={"cart": ["apple"]})
+        assert proxy.take() == {"GetItem": 1, "UpdateItem": 1}
+        assert client.get("/read").status_code == 500  # request.session before loading
+        assert proxy.take() == {}

@@ -45,3 +45,20 @@ def test_readme_events_sample_audits_a_sign_in(caplog: pytest.LogCaptureFixture)
         client.post("/set", json={"a": 1})
         client.post("/login")
     assert re.search(r"session [0-9a-f]{12} rotated \(ok\)", caplog.text)
+
+
+def test_readme_lazy_loading_sample_serves_a_lazy_session() -> None:
+    from fastapi import FastAPI
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from dynamodb_sessions import MemoryStore
+
+    sample = next(block for block in python_blocks(README.read_text()) if "lazy=True" in block)
+    store = MemoryStore()
+    namespace: dict[str, object] = {"app": FastAPI(), "store": store, "secret": "test-secret"}
+    namespace |= {"Request": Request, "Response": Response}
+    exec(compile(sample, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    with TestClient(namespace["app"], base_url="https://t") as client:  # type: ignore[arg-type]
+        assert client.get("/cart").json() == []
+    assert len(store) == 0  # read, nothing stored

@@ -33,6 +33,7 @@ def test_export_list_is_pinned() -> None:
         "StoredSession",
         "UserSessionStore",
         "__version__",
+        "load_session",
     ]
     for name in dynamodb_sessions.__all__:
         assert getattr(dynamodb_sessions, name) is not None

@@ -1,0 +1,29 @@
+"""Policy: the middleware's settings that decide what a request's session does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ._cookies import SessionCookie
+    from ._events import EventHook
+    from .stores._base import SessionStore
+
+ConflictPolicy = Literal["raise", "last_writer_wins"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Policy:
+    """The middleware's settings that decide what a save does (see its docstring)."""
+
+    cookie: SessionCookie
+    store: SessionStore
+    fallback_store: SessionStore | None
+    idle_timeout: int
+    absolute_lifetime: int | None
+    refresh_interval: int
+    on_conflict: ConflictPolicy
+    rotation_grace: int = 60
+    store_timeout: float = 3.0
+    on_event: EventHook | None = None
