@@ -103,6 +103,12 @@ class DynamoDBStore:
         """Check that the table answers; raise a `SessionStoreError` subclass if not."""
         await self._call("describe_table", TableName=self.table_name)
 
+    async def warm(self) -> None:
+        """Build the boto3 client and learn where each call goes, without a network
+        call: for Lambda's INIT phase, so the first request doesn't pay it. `ping()`
+        is the network check."""
+        await self._call.warm()
+
     async def load(self, key: str) -> StoredSession | None:
         """Read the session with a strongly consistent GetItem; expired items count as absent."""
         item = await self._read(key)
