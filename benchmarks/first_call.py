@@ -2,7 +2,9 @@
 
     .venv/bin/python -m benchmarks.first_call [--runs 9]
 
-Each run is a fresh interpreter against the answering server of `benchmarks.floor`:
+First the import: `-X importtime` cumulative µs of `import dynamodb_sessions` on
+top of `import starlette.applications` (median of `--runs`, bytecode cached).
+Each run then is a fresh interpreter against the answering server of `benchmarks.floor`:
 it imports the package, builds a `DynamoDBStore`, optionally awaits `store.warm()`
 (what Lambda's INIT phase would pay), then times the first `store.load`: wall
 milliseconds and CPU milliseconds (`time.process_time()`). Medians of `--runs`.
@@ -44,6 +46,23 @@ def child(url: str, warm: bool) -> dict[str, float]:
     return anyio.run(run)
 
 
+def import_us(runs: int) -> float:
+    """Median `-X importtime` cumulative µs of `import dynamodb_sessions` once
+    `starlette.applications` is imported (bytecode cached: the first run is dropped)."""
+    code = "import starlette.applications; import dynamodb_sessions"
+    times: list[int] = []
+    for i in range(runs + 1):
+        command = [sys.executable, "-X", "importtime", "-c", code]
+        stderr = subprocess.run(command, capture_output=True, text=True, check=True).stderr
+        rows = [line.split("|") for line in stderr.splitlines() if line.startswith("import time:")]
+        top = [
+            int(row[1]) for row in rows if len(row) == 3 and row[2].strip() == "dynamodb_sessions"
+        ]
+        if i > 0 and top:
+            times.append(top[-1])
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -52,6 +71,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1] == "warm")))
         return
+    print(f"import dynamodb_sessions after starlette.applications: {import_us(args.runs):.0f} µs")
     with answering_server() as url:
         for mode in ("cold", "warm"):
             command = [sys.executable, "-m", "benchmarks.first_call", "--child", url, mode]
