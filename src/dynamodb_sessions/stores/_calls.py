@@ -199,6 +199,23 @@ class DynamoDBCalls:
         result: dict[str, Any] = getattr(client, operation)(**kwargs)
         return result
 
+    async def warm(self) -> None:
+        """Build the client and learn the lean caller's routes, in a worker thread,
+        without a network call."""
+        from anyio.to_thread import run_sync
+
+        await run_sync(self._warm, limiter=self._limiter())
+
+    def _warm(self) -> None:
+        self.client  # noqa: B018 (built on first use)
+        if self.lean is not None:
+            from ._lean import LeanUnsupported
+
+            try:
+                self.lean.warm(self.table_name)
+            except LeanUnsupported as reason:
+                self._step_aside(reason)
+
     def _build(self) -> tuple[DynamoDBClient, LeanDynamoDB | None]:
         import boto3
         from botocore.config import Config

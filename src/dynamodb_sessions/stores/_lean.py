@@ -31,12 +31,18 @@ import zlib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # Loaded with the client, never at import of the package: boto3 is loaded by then.
-from botocore.exceptions import BotoCoreError
+from ._wire import (
+    CachedSigV4,
+    NotJSONAnswerError,
+    client_error,
+    json_body,
+    prepared,
+    reject_non_json_answers,
+)
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
     from botocore.credentials import Credentials, ReadOnlyCredentials
-    from botocore.exceptions import ClientError
     from botocore.model import OperationModel
     from types_boto3_dynamodb.client import DynamoDBClient
 
@@ -75,37 +81,6 @@ class _Route(NamedTuple):
 
 class LeanUnsupported(Exception):
     """This client's requests can't be sent exactly as boto3 would: use the client."""
-
-
-class NotJSONAnswerError(BotoCoreError):
-    """A 2xx answer whose body is not JSON: not DynamoDB's (a proxy, a captive portal)."""
-
-    fmt = (
-        "DynamoDB answered {status} with a body that is not JSON ({start!r}); is a "
-        "proxy or a captive portal between this host and DynamoDB?"
-    )
-
-
-def reject_non_json_answers(client: DynamoDBClient) -> None:
-    """Make `client` raise `NotJSONAnswerError` where botocore would silently parse a
-    2xx non-JSON body as an empty result (an absent item, a successful write)."""
-    client.meta.events.register("before-parse.dynamodb", _check_answer)
-
-
-def _check_answer(response_dict: dict[str, Any], **_: Any) -> None:
-    status, body = response_dict["status_code"], response_dict["body"]
-    if 200 <= status < 300:
-        _json_body(status, body)
-
-
-def _json_body(status: int, body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
-    if not isinstance(document, dict):
-        raise NotJSONAnswerError(status=status, start=body[:60])
-    return document
 
 
 class _Captured(Exception):
@@ -179,6 +154,17 @@ class LeanDynamoDB:
             time.sleep(delay)
             attempt += 1
 
+    def warm(self, table_name: str) -> None:
+        """Learn the routes of the store's calls on `table_name` now, without sending."""
+        key = {"session_id": {"S": "warm"}}
+        for operation, params in (
+            ("GetItem", {"Key": key}),
+            ("PutItem", {"Item": key}),
+            ("UpdateItem", {"Key": key}),
+            ("DeleteItem", {"Key": key}),
+        ):
+            self._route(operation, {"TableName": table_name, **params})
+
     def _route(self, operation: str, params: dict[str, Any]) -> _Route:
         # Account-based endpoints depend on the credentials' account: part of the key.
         account = getattr(self._credentials.get_frozen_credentials(), "account_id", None)
@@ -222,13 +208,12 @@ class LeanDynamoDB:
         request = self._signed(route, operation, body)
         self._limit_read_timeout(request, route, deadline)
         try:
-            response = self._http.send(request.prepare())
+            response = self._http.send(prepared(request, body))
         except (Unreachable, HTTPClientError) as exc:
             raise _Retryable(exc) from exc
         return self._result(route, response, context)
 
     def _signed(self, route: _Route, operation: str, body: bytes) -> AWSRequest:
-        from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
 
         request = AWSRequest(
@@ -243,7 +228,7 @@ class LeanDynamoDB:
         )
         # Refreshable credentials renew themselves here when they are about to expire.
         frozen: ReadOnlyCredentials = self._credentials.get_frozen_credentials()
-        SigV4Auth(frozen, route.service, route.region).add_auth(request)
+        CachedSigV4(frozen, route.service, route.region).add_auth(request)
         return request
 
     def _limit_read_timeout(
@@ -275,7 +260,7 @@ class LeanDynamoDB:
             )
             raise _Retryable(mismatch, response=response, parsed={})
         if 200 <= status < 300:
-            result = _json_body(status, data)
+            result = json_body(status, data)
             # Gives back retry quota, as after every call of the client.
             self._events.emit(
                 f"after-call.dynamodb.{route.model.name}",
@@ -285,7 +270,7 @@ class LeanDynamoDB:
                 context=context,
             )
             return result
-        error = _client_error(data, status, route.model.name)
+        error = client_error(data, status, route.model.name)
         raise _Retryable(error, response=response, parsed=dict(error.response))
 
     def _retry_delay(
@@ -335,26 +320,3 @@ def _report_retries(response: dict[str, Any] | None, attempt: int) -> None:
 
 def _passes(deadline: float | None, delay: float) -> bool:
     return deadline is not None and time.monotonic() + delay >= deadline
-
-
-def _client_error(data: bytes, status: int, operation: str) -> ClientError:
-    from botocore.exceptions import ClientError
-
-    code, message = _error_fields(data)
-    response = {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-    return ClientError(response, operation)  # type: ignore[arg-type]
-
-
-def _error_fields(data: bytes) -> tuple[str, str]:
-    try:
-        document = json.loads(data)
-    except ValueError:
-        return "UnknownError", data[:200].decode("utf-8", "replace")
-    if not isinstance(document, dict):
-        return "UnknownError", str(document)[:200]
-    code = str(document.get("__type", "UnknownError")).rpartition("#")[2]
-    message = str(document.get("message", document.get("Message", "")))
-    return code, message

@@ -1,8 +1,6 @@
-"""DynamoDBStore: sessions in a DynamoDB table, one item per session.
-
-The item format is in `_item.py`, how calls reach DynamoDB in `_calls.py`; this
-module holds the contract: what each operation writes, when, and what a refusal means.
-"""
+"""DynamoDBStore: sessions in a DynamoDB table, one item per session. The item format
+is in `_item.py`, how calls reach DynamoDB in `_calls.py`; this module holds the
+contract: what each operation writes, when, and what a refusal means."""
 
 from __future__ import annotations
 
@@ -102,6 +100,10 @@ class DynamoDBStore:
     async def ping(self) -> None:
         """Check that the table answers; raise a `SessionStoreError` subclass if not."""
         await self._call("describe_table", TableName=self.table_name)
+
+    async def warm(self) -> None:
+        """Build the client and learn each call's route, with no network call (Lambda INIT)."""
+        await self._call.warm()
 
     async def load(self, key: str) -> StoredSession | None:
         """Read the session with a strongly consistent GetItem; expired items count as absent."""
@@ -217,11 +219,8 @@ class DynamoDBStore:
             raise SessionConflictError((), rotated=True) from None
 
     async def list_user_sessions(self, user_id: str) -> list[str]:
-        """The keys (hashed ids) of the live sessions bound to `user_id`.
-
-        Needs the `user_id-index` GSI. On AWS a GSI is eventually consistent: a
-        session bound less than about a second ago may be missing.
-        """
+        """The keys (hashed ids) of the live sessions bound to `user_id`, through the
+        `user_id-index` GSI (on AWS a session bound within about a second may be missing)."""
         live = []
         for key in await self._user_keys(user_id):
             response = await self._call(
@@ -238,12 +237,9 @@ class DynamoDBStore:
         return sorted(live)
 
     async def revoke_user_sessions(self, user_id: str) -> int:
-        """Delete every live session bound to `user_id`; return how many ended.
-
-        Each session's next request finds no item and gets an empty session. Uses
-        the `user_id-index` GSI, which on AWS is eventually consistent: a session
-        bound less than about a second ago may survive; run it again to be sure.
-        """
+        """Delete every live session bound to `user_id`; return how many ended. Each
+        one's next request finds no session. The `user_id-index` GSI is eventually
+        consistent on AWS: a session bound within about a second may survive."""
         ended = 0
         for key in await self._user_keys(user_id):
             try:
