@@ -34,9 +34,7 @@ if TYPE_CHECKING:
     from ._policy import Policy
     from .stores._stored import StoredSession
 
-
-# How often a rotation is retried when other requests keep writing other keys.
-_ROTATE_ATTEMPTS = 3
+_ROTATE_ATTEMPTS = 3  # a rotation's tries while other requests keep writing other keys
 
 
 class SessionHandle:
@@ -64,6 +62,12 @@ class SessionHandle:
     def log_key(self) -> str | None:
         """The key to name this request's session by in logs, even if it failed to load."""
         return self.key or self._presented_key
+
+    @property
+    def moves_to_new_id(self) -> bool:
+        """Whether the save would put the session under a new id (and so need a cookie)."""
+        s = self.session
+        return s.is_available and not s.is_empty and (s.regenerate_requested or s.cleared)
 
     def defer(self, cookie_value: str | None, error: SessionNotLoadedError) -> None:
         """Leave the session unloaded until `ensure_loaded`: using it raises `error`."""
@@ -117,9 +121,8 @@ class SessionHandle:
         self.session.degraded = self.store is not self.policy.store
 
     async def _left_on_fallback(self, key: str) -> StoredSession | None:
-        """A session started on the fallback while the primary store was down (a
-        sign-in during an outage) lives on there until it ends: serve it, rather
-        than sign that user out once the primary answers again."""
+        # A session started on the fallback during an outage (a sign-in) lives on there
+        # until it ends: serve it rather than sign that user out once the primary is back.
         fallback = self.policy.fallback_store
         if fallback is None or self.store is fallback:
             return None
@@ -136,12 +139,8 @@ class SessionHandle:
         if fallback is None or self.store is fallback:
             logger.error("session store failed for session %s: %s", log_id(key), exc)
             return False
-        logger.error(
-            "session store failed for session %s (%s); DEGRADED to the fallback store: "
-            "sessions now live in this process only",
-            log_id(key),
-            exc,
-        )
+        message = "session store failed for session %s (%s); DEGRADED to the fallback store"
+        logger.error(message + ": sessions now live in this process only", log_id(key), exc)
         self.store, self._degraded_by = fallback, exc
         await self.events.record("degraded", key, exc)
         return True
@@ -193,7 +192,7 @@ class SessionHandle:
         if session.is_empty:
             await self._delete()
             return cookie.expire_header()
-        if session.regenerate_requested or session.cleared:
+        if self.moves_to_new_id:
             return await self._rotate(stored)
         changes = session.changes()
         expires = self._expires(stored.created)

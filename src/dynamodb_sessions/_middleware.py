@@ -219,11 +219,10 @@ class DynamoDBSessionMiddleware:
         status, text = _error_status(exc)
         log = logger.warning if status < 500 else logger.error
         log("session %s: answering %d: %s", log_id(handle.log_key), status, exc)
-        if status == 503:
-            await handle.events.record("unavailable", handle.log_key, exc)
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
         if status == 503:
             headers.append((b"retry-after", self.retry_after.encode()))
+            await handle.events.record("unavailable", handle.log_key, exc)
         # No Set-Cookie, whatever the error: by the time a 409 arrives the browser
         # may hold a newer cookie (a sign-in in another request), and expiring
         # "the" cookie would sign the user out.
@@ -240,10 +239,7 @@ class DynamoDBSessionMiddleware:
         # already has one is saved, once the app is done.
         if handle.stored is None:
             return
-        session = handle.session
-        if session.is_available and (
-            session.regenerate_requested or (session.cleared and not session.is_empty)
-        ):
+        if handle.moves_to_new_id:
             # A new id needs a new cookie, which a websocket can't send: moving the
             # session would strand the browser on a dead id.
             logger.error(

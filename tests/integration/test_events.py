@@ -149,6 +149,7 @@ def test_a_503_is_an_unavailable_event() -> None:
         ("store_error", "SessionStoreUnavailableError"),
         ("unavailable", "SessionStoreUnavailableError"),
     ]
+    assert events[0].calls == 2  # failed calls count: the PutItem, and its read-back
 
 
 @pytest.mark.anyio

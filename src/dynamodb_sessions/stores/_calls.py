@@ -126,15 +126,17 @@ class DynamoDBCalls:
         if operation in _READS or operation in _WRITES:
             kwargs["ReturnConsumedCapacity"] = "TOTAL"  # free; reported on the events
         span = _tracing.start(operation, self.table_name, kwargs)
+        usage = current_usage.get()
         try:
             result = await self._run(operation, kwargs)
         except BaseException as exc:  # a cancellation (the request's deadline) too
             if span is not None:
                 span.failed(exc)
+            if usage is not None:
+                usage.add()  # a call all the same; DynamoDB reports no capacity for it
             raise
         if span is not None:
             span.succeeded(result)
-        usage = current_usage.get()
         if usage is not None:
             units = float(result.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
             usage.add(**{"read_units" if operation in _READS else "write_units": units})
