@@ -4,6 +4,7 @@ loop): it keeps working on each, and its connections don't pile up."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 import anyio
@@ -14,7 +15,8 @@ from tests.support import new_key, sessions_table, store_at_url
 
 
 def open_sockets() -> int:
-    """Sockets this process holds open (Linux: /proc/self/fd)."""
+    """Sockets this process holds open (Linux: /proc/self/fd), once garbage is gone."""
+    gc.collect()  # sockets that earlier tests dropped close here, not during the count
     fds = os.listdir("/proc/self/fd")
     links = []
     for fd in fds:
@@ -46,5 +48,6 @@ def test_one_store_serves_successive_event_loops_without_piling_up_sockets(
     after_first = open_sockets()
     for _ in range(5):
         anyio.run(some_calls, store)  # a new loop each time, the same store
-    # The pool is the client's, not a loop's: later loops reuse its connections.
-    assert open_sockets() <= after_first + 2
+    # The pool is the client's, not a loop's: later loops reuse its connections. A
+    # pool per loop would leave about 10 more sockets per loop (50), not a few.
+    assert open_sockets() <= after_first + 5
