@@ -2,6 +2,7 @@
 
 - `ThrottlingServer`: answers every request with DynamoDB's ThrottlingException.
 - `NotJSONServer`: answers every request 200 with an HTML page (a captive portal).
+- `HTMLErrorServer`: answers every request 502 with a proxy's HTML error page.
 - `BlackHoleServer`: accepts requests and answers none until released.
 - `LossyProxy`: performs a call upstream, then loses its answer (once per operation,
   or always), optionally running a callback in between (another writer).
@@ -110,6 +111,21 @@ class NotJSONServer(_CannedServer):
 
     status, content_type = 200, "text/html"
     body = b"<html><body>Please sign in to the hotel network.</body></html>"
+
+    def __init__(self) -> None:
+        super().__init__(_KeepAliveCannedHandler)
+
+
+class HTMLErrorServer(_CannedServer):
+    """Answers every request 502 with an HTML error page, as a reverse proxy whose
+    upstream is down would; counts what it received."""
+
+    status, content_type = 502, "text/html"
+    body = (
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        b"</body>\r\n</html>\r\n"
+    )
 
     def __init__(self) -> None:
         super().__init__(_KeepAliveCannedHandler)

@@ -109,6 +109,7 @@ def _subparser(
     )
     if name != "sessions":  # its actions take them: argparse would let theirs win anyway
         _add_table_options(parser)
+    parser.set_defaults(usage_parser=parser)
     return parser
 
 
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dynamodb-sessions", description="Set up and operate the DynamoDB sessions table."
     )
+    parser.set_defaults(usage_parser=parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub = {name: _subparser(commands, name, *spec) for name, spec in _COMMANDS.items()}
     _user_index_flag(sub["create-table"], "also create the user_id-index GSI (sessions revoke)")
@@ -155,6 +157,7 @@ def _add_session_commands(parser: argparse.ArgumentParser) -> None:
         )
         sub.add_argument("--user", required=True, help="the user id given to bind_user()")
         _add_table_options(sub)
+        sub.set_defaults(usage_parser=sub)
 
 
 def _positive(text: str) -> int:
@@ -166,32 +169,30 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; exit non-zero with a one-line reason on failure."""
-    from . import _commands
+    from . import _commands, _errors
 
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     name = args.command + (f" {args.action}" if args.command == "sessions" else "")
     try:
         return _commands.run(args)
     except KeyboardInterrupt:
         print(f"\ndynamodb-sessions {name}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # the CLI reports every failure in one line
-        print(f"dynamodb-sessions {name}: error: {_reason(exc, args)}", file=sys.stderr)
+    except Exception as exc:  # every failure, of every command, is reported here, in one line
+        print(f"dynamodb-sessions {name}: error: {_errors.reason(exc, args)}", file=sys.stderr)
         return 1
 
 
-def _reason(exc: Exception, args: argparse.Namespace) -> str:
-    from botocore.exceptions import ClientError, NoRegionError
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The parsed arguments; an unknown flag shows the usage of the (sub)command it
+    was given to, not the top-level one, with the nearest known flag if any."""
+    import difflib
 
-    if isinstance(exc, NoRegionError):
-        return "no AWS region: pass --region or set AWS_REGION"
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        if error.get("Code") == "ResourceNotFoundException":
-            return (
-                f"table {args.table_name} was not found: create it with "
-                f"`dynamodb-sessions create-table --table-name {args.table_name}`, "
-                "or check --region and --endpoint-url"
-            )
-        return f"{error.get('Code')}: {error.get('Message')}"
-    return " ".join(str(exc).split()) or type(exc).__name__
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        parser: argparse.ArgumentParser = args.usage_parser
+        known = [flag for action in parser._actions for flag in action.option_strings]
+        near = difflib.get_close_matches(unknown[0].split("=")[0], known, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    return args

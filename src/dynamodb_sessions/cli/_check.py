@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .._exceptions import SessionTableNotFoundError
 from ..stores._item import PARTITION_KEY, TTL, USER_ID, USER_INDEX
 from ._table import describe, ttl_status, user_index_of
 
@@ -36,8 +37,8 @@ def check_table(
     """Every check on `table_name`; `create_command` is the create-table command
     line to suggest as a fix."""
     table = describe(client, table_name)
-    if table is None:
-        return [Row("table", WRONG, "not found", f"run `{create_command}`")]
+    if table is None:  # worded as for every command (cli/_errors.py)
+        raise SessionTableNotFoundError(table_name)
     rows = list(_checks(client, table, with_user_index, create_command))
     if any(row.name == "key schema" and row.state == WRONG for row in rows):
         for row in rows:  # the table must be replaced: fixing the rest is moot

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from ._text import plural
+
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
@@ -34,16 +36,6 @@ def _client(args: argparse.Namespace) -> DynamoDBClient:
     return build_client(region_name=args.region, endpoint_url=args.endpoint_url)
 
 
-def _command_line(args: argparse.Namespace, command: str) -> str:
-    """`command` with the table options given to this run, to suggest as a fix."""
-    line = f"dynamodb-sessions {command} --table-name {args.table_name}"
-    if args.region:
-        line += f" --region {args.region}"
-    if args.endpoint_url:
-        line += f" --endpoint-url {args.endpoint_url}"
-    return line
-
-
 def _create_table(args: argparse.Namespace) -> int:
     from ._table import create_table
 
@@ -55,18 +47,20 @@ def _create_table(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from ._check import WRONG, check_table, render
+    from ._errors import command_line
 
     rows = check_table(
         _client(args),
         args.table_name,
         with_user_index=args.with_user_index,
-        create_command=_command_line(args, "create-table"),
+        create_command=command_line(args, "create-table"),
     )
     _say(render(rows))
     wrong = sum(row.state == WRONG for row in rows)
     if wrong:
         print(
-            f"dynamodb-sessions check: error: table {args.table_name}: {wrong} check(s) WRONG",
+            f"dynamodb-sessions check: error: table {args.table_name}: "
+            f"{plural(wrong, 'check')} WRONG",
             file=sys.stderr,
         )
         return 1
@@ -114,11 +108,13 @@ def _sweep(args: argparse.Namespace) -> int:
         client, args.table_name, dry_run=args.dry_run, page_size=args.page_size, progress=report
     )
     progress.done()
+    scanned = plural(result.scanned, "item")
     if args.dry_run:
-        _say(f"dry run: {result.expired} of {result.scanned} items are expired; none deleted")
+        are = "is" if result.expired == 1 else "are"
+        _say(f"dry run: {result.expired} of {scanned} {are} expired; none deleted")
     else:
         kept = f", {result.refreshed} kept (refreshed meanwhile)" if result.refreshed else ""
-        _say(f"deleted {result.deleted} expired of {result.scanned} items{kept}")
+        _say(f"deleted {result.deleted} expired of {scanned}{kept}")
     return 0
 
 
@@ -129,7 +125,7 @@ def _stats(args: argparse.Namespace) -> int:
     table = client.describe_table(TableName=args.table_name)["Table"]
     count, size = table.get("ItemCount", 0), table.get("TableSizeBytes", 0)
     _say(
-        f"table {args.table_name}: about {count} items, {human_size(size)} "
+        f"table {args.table_name}: about {plural(count, 'item')}, {human_size(size)} "
         "(DescribeTable; AWS updates these about every six hours)"
     )
     progress = _Progress(count)
@@ -141,8 +137,9 @@ def _stats(args: argparse.Namespace) -> int:
     progress.done()
     replaced = f", {result.replaced} replaced at sign-in" if result.replaced else ""
     _say(
-        f"scanned {result.scanned} items: {result.live} live, {result.expired} expired but "
-        f"present{replaced}, {result.bound} bound to a user; largest {human_size(result.largest)}"
+        f"scanned {plural(result.scanned, 'item')}: {result.live} live, "
+        f"{result.expired} expired but present{replaced}, {result.bound} bound to a user; "
+        f"largest {human_size(result.largest)}"
     )
     _say("item sizes:")
     widest = max(result.sizes) or 1
@@ -163,13 +160,16 @@ def _sessions(args: argparse.Namespace) -> int:
     if args.action == "list":
         return anyio.run(_list_sessions, store, args.user)
     ended = anyio.run(store.revoke_user_sessions, args.user)
-    _say(f"revoked {ended} session(s) of user {args.user}")
+    _say(f"revoked {plural(ended, 'session')} of user {args.user}")
     return 0
 
 
 async def _list_sessions(store: DynamoDBStore, user: str) -> int:
     keys = await store.list_user_sessions(user)
-    _say(f"{len(keys)} live session(s) of user {user} (hashed ids):")
+    if not keys:
+        _say(f"no sessions of user {user}")
+        return 0
+    _say(f"{plural(len(keys), 'live session')} of user {user} (hashed ids):")
     for key in keys:
         stored = await store.load(key)
         if stored is not None:  # it may have ended since

@@ -28,16 +28,21 @@ USER_INDEX_SPEC: dict[str, Any] = {
 
 
 def build_client(*, region_name: str | None, endpoint_url: str | None) -> DynamoDBClient:
-    """A DynamoDB client for admin commands (standard retries, default timeouts)."""
+    """A DynamoDB client for admin commands (standard retries, default timeouts),
+    which refuses a 2xx answer that is not JSON rather than read it as empty."""
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(
+    from ..stores._wire import reject_non_json_answers
+
+    client = boto3.session.Session().client(
         "dynamodb",
         region_name=region_name,
         endpoint_url=endpoint_url,
         config=Config(retries={"mode": "standard", "max_attempts": 5}),
     )
+    reject_non_json_answers(client)
+    return client
 
 
 def create_table(

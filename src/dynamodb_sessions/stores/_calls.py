@@ -311,9 +311,14 @@ def _map_code(code: str, message: str, status: int, table_name: str) -> Exceptio
     return SessionStoreError(f"DynamoDB refused the request ({code}: {message})")
 
 
+class MissingIndexError(SessionStoreError):
+    """The table has no user index (not exported: a SessionStoreError to callers;
+    the CLI words it with the flags it was given)."""
+
+
 def missing_index(table_name: str) -> SessionStoreError:
     """The error for a table without the user index, naming the command that adds it."""
-    return SessionStoreError(
+    return MissingIndexError(
         f"DynamoDB table {table_name!r} has no {USER_INDEX!r} index. Add it with "
         f"`dynamodb-sessions create-table --with-user-index --table-name {table_name}`"
     )
