@@ -109,6 +109,8 @@ class SessionCookie:
         self._bad_signature = itsdangerous.BadSignature
         self.name = name
         self.max_age = max_age
+        self.path = path
+        self.secure = https_only
         self._tail = f"path={path}; "
         flags = "httponly; samesite=" + same_site
         if https_only:
@@ -129,9 +131,13 @@ class SessionCookie:
             return None
         return session_id if _is_session_id(session_id) else None
 
+    def value(self, session_id: str) -> str:
+        """The signed cookie value carrying `session_id`."""
+        return self._signer.sign(session_id).decode()
+
     def set_header(self, session_id: str) -> str:
         """A Set-Cookie value carrying `session_id`, in Starlette's format."""
-        value = self._signer.sign(session_id).decode()
+        value = self.value(session_id)
         max_age = f"Max-Age={self.max_age}; " if self.max_age is not None else ""
         return f"{self.name}={value}; {self._tail}{max_age}{self._flags}"
 
