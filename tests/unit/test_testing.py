@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from dynamodb_sessions import (
+    DynamoDBSessionDict,
     DynamoDBSessionMiddleware,
     DynamoDBStore,
     MemoryStore,
@@ -27,8 +28,14 @@ from dynamodb_sessions.testing import AppSessions, FakeClock
 DAY = 24 * 3600
 
 
+def session_of(request: Request) -> DynamoDBSessionDict:
+    session = request.session
+    assert isinstance(session, DynamoDBSessionDict)
+    return session
+
+
 async def whoami(request: Request) -> JSONResponse:
-    return JSONResponse({"session": dict(request.session), "user": request.session.user_id})
+    return JSONResponse({"session": dict(request.session), "user": session_of(request).user_id})
 
 
 async def add(request: Request) -> JSONResponse:
@@ -37,9 +44,10 @@ async def add(request: Request) -> JSONResponse:
 
 
 async def sign_in(request: Request) -> PlainTextResponse:
-    request.session.regenerate_id()
-    request.session["user"] = "bob"
-    request.session.bind_user("bob")
+    session = session_of(request)
+    session.regenerate_id()
+    session["user"] = "bob"
+    session.bind_user("bob")
     return PlainTextResponse("ok")
 
 
