@@ -10,8 +10,10 @@ import logging
 import os
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from app import pages
 from app.config import Settings
 from app.routers import account, auth, duel, health
 from app.services import oidc
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None, *, store: SessionBackend | None
     application.state.session_store = _add_sessions(application, settings, store)
     for router in (auth.router, account.router, duel.router, health.router):
         application.include_router(router)
+    application.add_exception_handler(StarletteHTTPException, pages.http_error)
     return application
 
 

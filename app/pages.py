@@ -1,18 +1,25 @@
-"""Rendering helpers shared by the routers: templates, the message page, absolute URLs."""
+"""Rendering helpers shared by the routers: templates, the message and 404 pages,
+counts in words, absolute URLs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from app.config import Settings
 from dynamodb_sessions import DynamoDBSessionDict, load_session
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 session`, `2 sessions`, `0 sessions`; `many` for irregular plurals."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def settings_of(request: Request) -> Settings:
@@ -46,8 +53,9 @@ def current_user(request: Request) -> dict[str, Any] | None:
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render a template with the signed-in user in its context."""
-    context.setdefault("user", current_user(request))
+    """Render a template with the signed-in user in its context (unless given)."""
+    if "user" not in context:  # not setdefault: that would read the session anyway
+        context["user"] = current_user(request)
     oidc = settings_of(request).oidc
     context.setdefault("provider_name", oidc.provider_name if oidc else None)
     return templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -73,3 +81,19 @@ def absolute_url(request: Request, route_name: str) -> str:
     if base:
         return base + str(request.app.url_path_for(route_name))
     return str(request.url_for(route_name))
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """The app's answer to an HTTPException: for a 404, its HTML page (JSON for a
+    client that asks for JSON and not HTML); any other status as FastAPI answers it."""
+    from fastapi.exception_handlers import http_exception_handler
+
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 404:
+        return await http_exception_handler(request, exc)
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+    # The page doesn't show who is signed in: an unknown path loads no session
+    # (the middleware is lazy), so a typo or a scanner costs no store call.
+    return render(request, "not_found.html", status_code=404, user=None, path=request.url.path)

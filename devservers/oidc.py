@@ -1,6 +1,7 @@
 """Start and stop a local OpenID Connect provider (oidc-provider-mock) on 127.0.0.1.
 
-It signs in anyone: its authorization page asks for a subject (any text, used as
+It runs as `devservers.oidc_provider`, whose logout returns to the app at once. It
+signs in anyone: its authorization page asks for a subject (any text, used as
 the email claim too) and accepts any client id, secret and redirect URI. It keeps
 its state in memory, so restarting it forgets issued tokens, not the app's sessions.
 """
@@ -51,7 +52,7 @@ def start(*, port: int | None = None, timeout: float = 30.0) -> OIDCProvider:
     port = port or free_port()
     issuer = f"http://127.0.0.1:{port}"
     process = start_process(
-        [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "devservers.oidc_provider", "--port", str(port)],
         ready=lambda: _answers(issuer + _DISCOVERY),
         name=f"oidc-provider-mock on port {port}",
         timeout=timeout,

@@ -9,6 +9,7 @@
 # (moto; DEMO_DB=dynalite for dynalite) and a local OpenID Connect provider
 # (oidc-provider-mock) on loopback, creates the sessions table and its user index
 # with the library's CLI, and runs the app under uvicorn. Ctrl-C stops everything this run started.
+# Logs go to .demo-logs/ in the checkout (git-ignored): dynamodb.log, oidc.log, app.log.
 #
 # Restarting only the app: servers that already answer on their ports are reused
 # and left running on exit. So run `bash scripts/demo.sh --services` in one
@@ -30,8 +31,9 @@ db_kind=${DEMO_DB:-moto}
 db_port=${DEMO_DB_PORT:-8001}
 oidc_port=${DEMO_OIDC_PORT:-9400}
 app_port=${DEMO_PORT:-8000}
-logs=${TMPDIR:-/tmp}/llm-duel-demo
+logs=.demo-logs  # in the checkout, git-ignored
 mkdir -p "$logs"
+echo "== logs: $PWD/$logs/ (dynamodb.log, oidc.log, app.log)"
 
 echo "== setting up .venv and node_modules (first run: a few minutes)"
 # shellcheck source=scripts/setup.sh
@@ -101,7 +103,8 @@ case "$db_kind" in
       --host 127.0.0.1 --port "$db_port" ;;
   *) echo "error: DEMO_DB must be moto or dynalite, not $db_kind" >&2; exit 2 ;;
 esac
-start_service oidc "$oidc_port" .venv/bin/python -m oidc_provider_mock \
+# oidc-provider-mock, with a logout that returns to the app (devservers/oidc_provider.py)
+start_service oidc "$oidc_port" .venv/bin/python -m devservers.oidc_provider \
   --host 127.0.0.1 --port "$oidc_port" --user demo@example.com
 wait_services  # both start in parallel
 
@@ -134,8 +137,10 @@ export OIDC_CLIENT_ID=llm-duel-demo
 export OIDC_CLIENT_SECRET=demo-client-secret
 export OIDC_PROVIDER_NAME="local OIDC provider (oidc-provider-mock)"
 
-echo "== app: starting on http://127.0.0.1:$app_port"
-.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port "$app_port" &
+echo "== app: starting on http://127.0.0.1:$app_port (log: $logs/app.log, and here)"
+# tee in a process substitution: $! stays uvicorn's pid, the one Ctrl-C must stop.
+.venv/bin/uvicorn app.main:app --host 127.0.0.1 --port "$app_port" \
+  > >(tee -a "$logs/app.log") 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
 
@@ -150,6 +155,7 @@ for _ in $(seq 1 600); do
     printf '\nLLM Duel is ready at http://127.0.0.1:%s/ (first page served %d.%03d s after start)\n' \
       "$app_port" $((elapsed_ms / 1000)) $((elapsed_ms % 1000))
     echo "Sign in with the demo@example.com button, or type any name. Ctrl-C stops everything."
+    echo "Logs: $PWD/$logs/"
     break
   fi
   if ! kill -0 "$app_pid" 2>/dev/null; then

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.pages import current_user, message_page, render, session_loaded
+from app.pages import current_user, message_page, plural, render, session_loaded
 from app.routers.auth import signed_out_redirect
 from app.services.session_store import SessionBackend
 from dynamodb_sessions import DynamoDBSessionDict, SessionStoreError
@@ -104,7 +104,7 @@ async def sign_out_everywhere(request: Request) -> Response:
             status_code=503,
             retry_login=False,
         )
-    logger.info("signed out everywhere sub=%s: %d session(s) ended", user_id, ended)
+    logger.info("signed out everywhere sub=%s: %s ended", user_id, plural(ended, "session"))
     # This session's item is gone with the others: clear it, or its save (even the
     # sliding-expiry refresh) would answer 409 instead of signing out.
     request.session.clear()

@@ -63,6 +63,7 @@ def test_demo_serves_and_a_restart_keeps_the_session() -> None:
     with demo(env, "--services", ready="Services are up"):
         with demo(env, ready="LLM Duel is ready") as lines, httpx.Client(base_url=base_url) as app:
             assert "first page served" in "".join(lines)
+            assert f"== logs: {ROOT}/.demo-logs/" in "".join(lines)  # in the checkout, ignored
             assert app.get("/healthz").json()["session_backend"] == "dynamodb"
             sign_in_over_http(app, "demo@example.com")
             assert app.post("/vote", data={"duel_id": "name-a-cat", "choice": "b"}).is_redirect
@@ -75,5 +76,10 @@ def test_demo_serves_and_a_restart_keeps_the_session() -> None:
             page = app.get("/").text
             assert "demo@example.com" in page
             assert "you chose <strong>B</strong>" in page
+            # Signing out goes through the local provider and straight back to the app.
+            signed_out = app.post("/logout", follow_redirects=True)
+            assert str(signed_out.url) == f"{base_url}/"
+            assert 'id="signed-out"' in signed_out.text
+    assert "Uvicorn running" in (ROOT / ".demo-logs" / "app.log").read_text()
 
     assert not any(_port_open(port) for port in ports.values())

@@ -45,6 +45,10 @@ async def test_sign_in_vote_and_sign_out(
     assert "post_logout_redirect_uri=https%3A%2F%2Ftestserver%2F" in logout.headers["location"]
     assert "id_token_hint=" in logout.headers["location"]
     assert re.search(r"max-age=0|expires=thu, 01 jan 1970", logout.headers["set-cookie"], re.I)
+    # The local provider sends the browser straight back to the app, not to a page of its own.
+    back = await provider.get(logout.headers["location"])
+    assert back.status_code == 302
+    assert back.headers["location"] == "https://testserver/"
     page = await client.get("/")
     assert 'id="signed-out"' in page.text
     # The old cookie no longer signs anyone in, even if a client kept it.

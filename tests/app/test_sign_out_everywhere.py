@@ -111,7 +111,7 @@ async def test_the_account_page_counts_and_links(
     assert 'id="account-link"' in home.text
     assert 'href="https://testserver/account"' in home.text
     assert _session_count(account) == 1
-    assert re.search(r"<strong[^>]*>1</strong>\s*session,", account.text)
+    assert re.search(r"<strong[^>]*>1</strong>\s*active session:\s*this one\.", account.text)
     assert email in account.text
 
 
