@@ -128,3 +128,17 @@ def test_a_wrong_flag_shows_the_usage_of_its_subcommand(
     assert last.startswith(f"dynamodb-sessions {' '.join(a for a in args[:2] if a[0] != '-')}")
     assert "unrecognized arguments: " + args[-1 if args[-1] != "5" else -2] in last
     assert hint in last
+
+
+def test_an_endpoint_from_the_environment_is_named_with_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+    result = run_cli("stats", "--table-name", "t", "--region", REGION)
+    assert re.fullmatch(
+        rf"dynamodb-sessions stats: error: could not reach DynamoDB at {url}/? \(could not "
+        r"connect\): is the server running\? Check --endpoint-url "
+        r"\(\$AWS_ENDPOINT_URL_DYNAMODB set it\)\n",
+        one_line_error(result, "stats"),
+    )

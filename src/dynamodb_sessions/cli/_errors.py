@@ -27,11 +27,24 @@ NO_REGION = "no AWS region: pass --region or set AWS_REGION"
 def command_line(args: argparse.Namespace, command: str) -> str:
     """`command` with the table options the user gave, to suggest as a fix."""
     line = f"dynamodb-sessions {command} --table-name {args.table_name}"
-    if args.region:
+    if getattr(args, "region", None):
         line += f" --region {args.region}"
-    if args.endpoint_url:
+    if getattr(args, "endpoint_url", None):
         line += f" --endpoint-url {args.endpoint_url}"
     return line
+
+
+def _endpoint(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The endpoint URL in use if not AWS's, and the variable that set it if no flag did
+    (boto3 reads these two; a command without --endpoint-url has neither)."""
+    import os
+
+    if getattr(args, "endpoint_url", None):
+        return args.endpoint_url, None
+    for variable in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"):
+        if os.environ.get(variable):
+            return os.environ[variable], f"${variable}"
+    return None, None
 
 
 def reason(exc: BaseException, args: argparse.Namespace) -> str:
@@ -77,15 +90,16 @@ def _transport(exc: BaseException, args: argparse.Namespace) -> str | None:
 
     from ..stores._wire import NotJSONAnswerError
 
-    where = args.endpoint_url or "the AWS endpoint"
+    endpoint, variable = _endpoint(args)
+    where = endpoint or "the AWS endpoint"
     if isinstance(exc, ConnectionError | HTTPClientError):
-        url = getattr(exc, "kwargs", {}).get("endpoint_url") or args.endpoint_url
-        check = (
-            "is the server running? Check --endpoint-url"
-            if args.endpoint_url
-            else "check your network and --region, or pass --endpoint-url for a local server"
-        )
-        return f"could not reach DynamoDB at {url or where} ({_kind(exc)}): {check}"
+        url = getattr(exc, "kwargs", {}).get("endpoint_url") or where
+        if endpoint is None:
+            check = "check your network and --region, or pass --endpoint-url for a local server"
+        else:
+            check = "is the server running? Check --endpoint-url"
+            check += f" ({variable} set it)" if variable else ""
+        return f"could not reach DynamoDB at {url} ({_kind(exc)}): {check}"
     if isinstance(exc, NotJSONAnswerError):
         status = exc.kwargs.get("status", "?")
         return _not_dynamodb(where, f"HTTP {status}", _looks_like(exc.kwargs.get("start", b"")))
@@ -102,7 +116,7 @@ def _answer(exc: BaseException, args: argparse.Namespace) -> str | None:
     code, message = error.get("Code", ""), one_line(error.get("Message", ""))
     if code.isdigit():  # botocore's code when the body wasn't DynamoDB's JSON
         answer = f"HTTP {code}" + (f" ({message})" if message else "")
-        return _not_dynamodb(args.endpoint_url or "the AWS endpoint", answer, "a page")
+        return _not_dynamodb(_endpoint(args)[0] or "the AWS endpoint", answer, "a page")
     if code == "ResourceNotFoundException":
         return _table_missing(args)
     if code in DENIED_CODES:
