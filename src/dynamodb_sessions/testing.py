@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AppSessions", "FakeClock"]
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 
 class FakeClock:
@@ -165,7 +165,7 @@ class AppSessions:
         self.restore()
 
 
-def _at_once(call: Coroutine[Any, Any, T]) -> T:
+def _at_once(call: Coroutine[Any, Any, _T]) -> _T:
     # A MemoryStore's methods never wait: run one to its end right here, so these
     # helpers work in sync tests and inside an async test's event loop alike.
     try:

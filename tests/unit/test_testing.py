@@ -194,6 +194,14 @@ async def test_the_helpers_work_inside_an_async_test() -> None:
         assert sessions.user_id(client) == "ann"
 
 
+def test_the_public_names_are_pinned() -> None:
+    import dynamodb_sessions.testing as testing
+
+    assert testing.__all__ == ["AppSessions", "FakeClock"]
+    for name in testing.__all__:
+        assert getattr(testing, name).__doc__
+
+
 def test_importing_it_loads_neither_pytest_nor_boto3_nor_httpx() -> None:
     code = (
         "import sys, dynamodb_sessions.testing; "
