@@ -7,6 +7,7 @@ Slow (a build and two venvs, with pip's network and cache, as scripts/setup.sh u
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
@@ -18,6 +19,9 @@ import pytest
 pytestmark = pytest.mark.package
 
 ROOT = Path(__file__).resolve().parents[2]
+# Nothing of the checkout may leak in: with PYTHONPATH on src/, pip would find the
+# checkout's egg-info and call the package installed without installing it.
+CLEAN_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
 
 # Runs inside the fresh venv: no test helper, no checkout on sys.path (-I).
 SMOKE = r"""
@@ -76,6 +80,7 @@ def _run(*command: str | Path, cwd: Path | None = None) -> str:
     done = subprocess.run(
         [str(part) for part in command],
         cwd=cwd,
+        env=CLEAN_ENV,
         capture_output=True,
         text=True,
         timeout=240,
