@@ -42,6 +42,7 @@ TAG_BYTES = 16
 MAX_KEY_ID = 32
 _KEY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 _GENERATE = "make one with `dynamodb-sessions generate-key`"
+_ID_RULE = f"1 to {MAX_KEY_ID} ASCII letters, digits, '_', '-' or '.'"
 # The field a value belongs to: a map key of the data ("d") or a top-level attribute ("a").
 _DATA, _ATTRIBUTE = b"d", b"a"
 
@@ -55,8 +56,9 @@ def parse_keys(keys: Sequence[str]) -> list[tuple[str, bytes]]:
     """Each key's id and secret; raise `SessionConfigError` naming the fix, never the key."""
     if isinstance(keys, str):
         raise SessionConfigError(
-            "encryption_keys must be a list of keys, not one string: pass [key] (several "
-            "keys come comma-separated in SESSION_ENCRYPTION_KEYS; split them)"
+            "encryption_keys must be a list of keys, not one string: pass [key], or "
+            "key_text.split(',') for comma-separated keys (`dynamodb-sessions generate-key` "
+            "prints one key)"
         )
     if not keys:
         raise SessionConfigError(
@@ -69,7 +71,7 @@ def parse_keys(keys: Sequence[str]) -> list[tuple[str, bytes]]:
     if duplicate is not None:
         raise SessionConfigError(
             f"encryption_keys has the key id {duplicate!r} twice: each key needs its own id "
-            f"({_GENERATE} --key-id NEW_ID)"
+            "(make one with `dynamodb-sessions generate-key --key-id NEW_ID`)"
         )
     return parsed
 
@@ -81,11 +83,8 @@ def _parse_key(position: int, key: object) -> tuple[str, bytes]:
             f'{where} is not in the form "<key id>:<base64 of 32 bytes>" ({_GENERATE})'
         )
     key_id, _, encoded = key.partition(":")
-    if not 0 < len(key_id) <= MAX_KEY_ID or not set(key_id) <= _KEY_ID_CHARS:
-        raise SessionConfigError(
-            f"{where}: its id must be 1 to {MAX_KEY_ID} letters, digits, '_', '-' or '.' "
-            f"({_GENERATE} --key-id ID)"
-        )
+    if not _valid_id(key_id):
+        raise SessionConfigError(f"{where}: its id must be {_ID_RULE} ({_GENERATE})")
     try:
         secret = base64.b64decode(
             encoded.strip().replace("-", "+").replace("_", "/"), validate=True
@@ -99,6 +98,10 @@ def _parse_key(position: int, key: object) -> tuple[str, bytes]:
     return key_id, secret
 
 
+def _valid_id(key_id: str) -> bool:
+    return 0 < len(key_id) <= MAX_KEY_ID and set(key_id) <= _KEY_ID_CHARS
+
+
 def generate_key(key_id: str | None = None) -> str:
     """A new key, `"<key id>:<base64>"`: 32 bytes from the OS's random source. The
     default id is `k` and the UTC date and time (e.g. `k20261202T1810`)."""
@@ -106,9 +109,9 @@ def generate_key(key_id: str | None = None) -> str:
         import datetime
 
         key_id = "k" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M")
-    key = f"{key_id}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
-    parse_keys([key])  # the id is checked as the store will check it
-    return key
+    if not _valid_id(key_id):
+        raise SessionConfigError(f"the key id {key_id!r} must be {_ID_RULE}")
+    return f"{key_id}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
 
 
 def _aesgcm() -> type[AESGCM]:
