@@ -33,7 +33,10 @@ def backend_name(store: SessionBackend) -> str:
 def build_dynamodb_store(settings: Settings) -> DynamoDBStore:
     """Build the DynamoDB store from the settings; no network call happens here."""
     return DynamoDBStore(
-        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
+        settings.table_name,
+        region_name=settings.region_name,
+        endpoint_url=settings.endpoint_url,
+        encryption_keys=settings.encryption_keys,
     )
 
 
