@@ -114,6 +114,15 @@ def test_a_store_without_keys_stores_plain_json_as_before(plain: DynamoDBStore) 
     assert data_of(plain, cookie) == {"user": {"S": '"ann"'}}
 
 
+def test_a_store_without_keys_treats_an_encrypted_session_as_absent(
+    server: LocalServer, plain: DynamoDBStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    cookie = start_session(store(server, NEW), {"a": 1})
+    with caplog.at_level(logging.WARNING, logger="dynamodb_sessions"):
+        assert read(plain, cookie) == (200, {})
+    assert "has no encryption_keys" in caplog.text
+
+
 def test_rotation_new_key_first_keeps_old_sessions_and_reseals_on_write(
     server: LocalServer,
 ) -> None:

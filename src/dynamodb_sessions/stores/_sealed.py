@@ -48,8 +48,15 @@ class PlainItems:
     overhead = 0
 
     def stored(self, session_key: str, item: Mapping[str, Any]) -> StoredSession | None:
-        """The session an item holds."""
-        return item_format.stored_session(item)
+        """The session an item holds, or None (and a warning) if its values are sealed."""
+        try:
+            return item_format.stored_session(item)
+        except KeyError:  # a Binary value: sealed, and this store has no keys
+            logger.warning(
+                "session %s is encrypted and this store has no encryption_keys: treated as absent",
+                log_id(session_key),
+            )
+            return None
 
     def seal(self, session_key: str, data: Mapping[str, str]) -> Mapping[str, str | bytes]:
         """The values to write for `data`: its JSON texts."""
