@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.encryption_cost [--requests 2000] [--runs 5]
 
-Starts dynalite, then, for each mode, runs a fresh interpreter `--runs` times that
+Starts dynalite, then runs a fresh interpreter `--runs` times for each mode, in turns, that
 sends `--requests` requests through the test app (tests/sessions_app.py) on the
 lean path, in-process over httpx's ASGI transport, and measures
 `time.process_time()` (every thread of this process; dynalite runs in its own).
@@ -67,10 +67,13 @@ def _compare(requests: int, runs: int) -> None:
         table = "encryption-cost"
         create_table(make_client(server.endpoint_url), table, say=lambda _: None)
         print(f"CPU per request (median of {runs} runs of {requests} requests), microseconds")
+        results: dict[str, list[list[float]]] = {mode: [] for mode in MODES}
+        for _ in range(runs):  # the modes take turns: a machine's load drifts
+            for mode in MODES:
+                results[mode].append(_child(mode, server.endpoint_url, table, requests))
         medians: dict[str, list[float]] = {}
         for mode in MODES:
-            results = [_child(mode, server.endpoint_url, table, requests) for _ in range(runs)]
-            medians[mode] = [statistics.median(run[i] for run in results) for i in range(3)]
+            medians[mode] = [statistics.median(run[i] for run in results[mode]) for i in range(3)]
             cells = (f"{path} {us:7.1f}   " for path, us in zip(PATHS, medians[mode], strict=True))
             print(f"  {mode:<10}" + "".join(cells))
         extra = [e - p for e, p in zip(medians["encrypted"], medians["plain"], strict=True)]

@@ -24,10 +24,12 @@ from tests.sessions_app import make_app
 from tests.support import (
     OTHER_KEY,
     TEST_KEY,
+    RequestCounter,
     key_of,
     make_client,
     run_cli,
     session_cookie,
+    store_at_url,
     store_with_client,
     stored_item,
 )
@@ -107,6 +109,30 @@ def test_plaintext_sessions_are_read_and_sealed_value_by_value(
     assert "B" in data["a"]  # written: sealed
     assert data["b"] == {"S": "2"}  # not written yet: as it was
     assert read(sealed, cookie) == (200, {"a": 10, "b": 2})
+
+
+def test_encryption_costs_no_extra_call(server: LocalServer) -> None:
+    sealed = store(server, NEW)
+    counter = RequestCounter(sealed.client)
+    with app_client(sealed) as client:
+        client.post("/set", json={"a": 1, "b": [1]})
+        assert counter.take() == {"PutItem": 1}
+        client.get("/read")
+        assert counter.take() == {"GetItem": 1}
+        client.post("/set", json={"a": 2})
+        assert counter.take() == {"GetItem": 1, "UpdateItem": 1}
+
+
+@pytest.mark.anyio
+async def test_sealed_values_go_through_the_lean_caller(server: LocalServer) -> None:
+    sealed = store_at_url(server, encryption_keys=[NEW])
+    key = uuid.uuid4().hex * 2
+    await sealed.create(key, data={"a": "1"}, expires=2**31)
+    await sealed.update(key, changed={"a": "2"}, removed=(), expected={"a": "1"}, expires=2**31)
+    stored = await sealed.load(key)
+    assert stored is not None
+    assert dict(stored.data) == {"a": "2"}
+    assert sealed.lean is not None  # bytes in the request did not send it to boto3
 
 
 def test_a_store_without_keys_stores_plain_json_as_before(plain: DynamoDBStore) -> None:
@@ -251,6 +277,18 @@ def test_a_tampered_value_is_rejected(server: LocalServer) -> None:
     blob = bytearray(data_of(sealed, cookie)["role"]["B"])
     blob[-1] ^= 1
     move(sealed, {"B": bytes(blob)}, cookie, "role")
+    assert read(sealed, cookie) == (200, {})
+
+
+@pytest.mark.parametrize(
+    "value", [{"B": b"\x01\x05test2"}, {"B": b"\x07junk"}, {"N": "1"}, {"BOOL": True}]
+)
+def test_a_value_that_is_no_sealed_value_is_rejected(
+    server: LocalServer, value: dict[str, Any]
+) -> None:
+    sealed = store(server, NEW)
+    cookie = start_session(sealed, {"role": "guest"})
+    move(sealed, value, cookie, "role")
     assert read(sealed, cookie) == (200, {})
 
 

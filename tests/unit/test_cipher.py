@@ -79,6 +79,7 @@ def test_a_bound_cipher_seals_top_level_attributes_apart_from_the_data() -> None
     bound = store.cipher.bound("session-a")
     sealed = bound.seal("device", "Firefox on Linux")
     assert bound.open("device", sealed) == "Firefox on Linux"
+    assert bound.open("device", base64.b64encode(sealed).decode()) == "Firefox on Linux"
     with pytest.raises(UnreadableValue):
         bound.open("label", sealed)  # another attribute
     with pytest.raises(UnreadableValue):

@@ -136,6 +136,8 @@ class _Rotation:
         if "S" in value:  # plaintext, stored before encryption was turned on
             text: str = value["S"]
             return text
+        if "B" not in value:
+            raise UnreadableValue("it is neither a sealed value nor JSON text")
         return self.cipher.open(key, name, binary(value["B"]))
 
     def _read(self, key: str) -> dict[str, Any]:

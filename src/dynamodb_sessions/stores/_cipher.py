@@ -169,6 +169,8 @@ class Cipher:
         if aead is None or key_id is None:
             raise UnreadableValue(f"sealed with key id {key_id!r}, which is not configured")
         header = self._headers[key_id]
+        if len(sealed) < len(header) + NONCE_BYTES + TAG_BYTES:
+            raise UnreadableValue("it is too short to be a sealed value")
         nonce, ciphertext = sealed[len(header) :][:NONCE_BYTES], sealed[len(header) :][NONCE_BYTES:]
         try:
             plain = aead.decrypt(nonce, ciphertext, _associated(header, session_key, kind, name))
@@ -188,8 +190,11 @@ class SessionCipher:
         """The sealed form of `value`, stored in attribute `name` of this session's item."""
         return self.cipher._seal(self.session_key, _ATTRIBUTE, name, value)
 
-    def open(self, name: str, sealed: bytes) -> str:
-        """The value `seal` sealed; raise `UnreadableValue` if no key opens it."""
+    def open(self, name: str, sealed: bytes | str) -> str:
+        """The value `seal` sealed (bytes, or the base64 text the lean caller reads);
+        raise `UnreadableValue` if no key opens it."""
+        if isinstance(sealed, str):
+            sealed = base64.b64decode(sealed)
         return self.cipher._open(self.session_key, _ATTRIBUTE, name, sealed)
 
 

@@ -305,7 +305,9 @@ def _route_of(request: AWSPreparedRequest, params: dict[str, Any], model: Operat
     if scope is None:
         raise LeanUnsupported("the client does not sign with SigV4")
     body = request.body if isinstance(request.body, (bytes, str)) else None
-    if request.method != "POST" or body is None or json.loads(body) != params:
+    # Sealed values are bytes in `params`, base64 text in either body.
+    sent = json.loads(json.dumps(params, default=_binary))
+    if request.method != "POST" or body is None or json.loads(body) != sent:
         raise LeanUnsupported("the client sends another body")
     return _Route(request.url, scope[1], scope[2], headers.get("user-agent", ""), model)
 

@@ -115,6 +115,8 @@ class ItemSealer(PlainItems):
     def _open(self, session_key: str, name: str, value: Mapping[str, Any]) -> Opened:
         if "S" in value:  # plaintext, stored before encryption was turned on
             return Opened(value["S"], value["S"])
+        if "B" not in value:
+            raise UnreadableValue("it is neither a sealed value nor JSON text")
         sealed = binary(value["B"])
         return Opened(self._cipher.open(session_key, name, sealed), sealed)
 
