@@ -75,10 +75,10 @@ def _compare(requests: int, runs: int) -> None:
         for mode in MODES:
             medians[mode] = [statistics.median(run[i] for run in results[mode]) for i in range(3)]
             cells = (f"{path} {us:7.1f}   " for path, us in zip(PATHS, medians[mode], strict=True))
-            print(f"  {mode:<10}" + "".join(cells))
+            print(f"  {mode:<11}" + "".join(cells))
         extra = [e - p for e, p in zip(medians["encrypted"], medians["plain"], strict=True)]
         cells = (f"{path} {us:+7.1f}   " for path, us in zip(PATHS, extra, strict=True))
-        print("  difference" + "".join(cells))
+        print("  difference " + "".join(cells))
         _sizes(server.endpoint_url, table)
 
 
