@@ -68,6 +68,22 @@ def _secret_keys(env: Mapping[str, str]) -> list[str]:
     return keys
 
 
+def _encryption_keys(env: Mapping[str, str]) -> list[str] | None:
+    # Checked by DynamoDBStore, whose errors name the fix and never the key.
+    keys = [key.strip() for key in env.get("SESSION_ENCRYPTION_KEYS", "").split(",")]
+    return [key for key in keys if key] or None
+
+
+def _encryption_keys_secret(env: Mapping[str, str]) -> str | None:
+    secret = (env.get("SESSION_ENCRYPTION_KEYS_SECRET") or "").strip() or None
+    if secret and env.get("SESSION_ENCRYPTION_KEYS", "").strip():
+        raise ConfigError(
+            "set SESSION_ENCRYPTION_KEYS or SESSION_ENCRYPTION_KEYS_SECRET, not both: "
+            "the secret (a Secrets Manager id or ARN) keeps the keys out of the environment"
+        )
+    return secret
+
+
 def _endpoint_url(env: Mapping[str, str]) -> str | None:
     # The same variables boto3 reads itself, service-specific one first.
     return env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL") or None
@@ -101,6 +117,8 @@ class Settings:
     public_base_url: str | None = None
     metrics: Metrics = "none"
     oidc: OIDCSettings | None = field(default=None)
+    encryption_keys: list[str] | None = field(default=None, repr=False)
+    encryption_keys_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -119,6 +137,8 @@ class Settings:
             public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
             metrics=_metrics(env),
             oidc=_oidc(env),
+            encryption_keys=_encryption_keys(env),
+            encryption_keys_secret=_encryption_keys_secret(env),
         )
 
 

@@ -214,7 +214,18 @@ def store_at_url(
     )
 
 
-STORE_KINDS = ("memory", "moto", "dynalite", "moto-lean", "dynalite-lean")
+STORE_KINDS = (
+    "memory",
+    "moto",
+    "dynalite",
+    "moto-lean",
+    "dynalite-lean",
+    "moto-encrypted",
+    "dynalite-lean-encrypted",
+)
+# Test keys for `encryption_keys` (32 bytes each, base64): never use fixed keys in an app.
+TEST_KEY = "test1:" + "A" * 43 + "="
+OTHER_KEY = "test2:" + "B" * 43 + "="
 # What the `store_factory` fixture gives: the parametrized store, on the table that
 # the function it is passed names for a server (`sessions_table`, `indexed_table`).
 StoreFactory = Callable[[Callable[[LocalServer], str]], AnyStore]
@@ -226,13 +237,17 @@ def build_store(
     """The store of `kind` (one of STORE_KINDS) on `server`'s table `table_for(server)`.
 
     "moto"/"dynalite" inject a boto3 client (every call through boto3); the
-    "-lean" variants let the store build its own and use its lean caller.
+    "-lean" variants let the store build its own and use its lean caller; the
+    "-encrypted" ones seal every value with `TEST_KEY`.
     """
     if server is None:
         return MemoryStore(clock=clock)
-    if kind.endswith("-lean"):
-        return store_at_url(server, table=table_for(server), clock=clock)
-    return store_with_client(server, table=table_for(server), clock=clock)
+    options: dict[str, Any] = {"clock": clock, "table": table_for(server)}
+    if kind.endswith("-encrypted"):
+        options["encryption_keys"] = [TEST_KEY]
+    if "-lean" in kind:
+        return store_at_url(server, **options)
+    return store_with_client(server, **options)
 
 
 def new_key() -> str:

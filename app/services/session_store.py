@@ -10,6 +10,7 @@ production so a missing table fails the start instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -32,9 +33,24 @@ def backend_name(store: SessionBackend) -> str:
 
 def build_dynamodb_store(settings: Settings) -> DynamoDBStore:
     """Build the DynamoDB store from the settings; no network call happens here."""
+    keys = settings.encryption_keys
+    if settings.encryption_keys_secret is not None:
+        keys = encryption_keys_from_secret(settings.encryption_keys_secret)
     return DynamoDBStore(
-        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
+        settings.table_name,
+        region_name=settings.region_name,
+        endpoint_url=settings.endpoint_url,
+        encryption_keys=keys,
     )
+
+
+@functools.cache  # once per container: every request reuses the store built with them
+def encryption_keys_from_secret(secret_id: str) -> list[str]:
+    """The encryption keys in a Secrets Manager secret: its text, comma-separated."""
+    import boto3
+
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    return [key.strip() for key in secret["SecretString"].split(",") if key.strip()]
 
 
 async def get_session_store(settings: Settings) -> SessionBackend:

@@ -43,7 +43,7 @@ class SessionHandle:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.store = policy.store
-        self.session = DynamoDBSessionDict()
+        self.session = policy.new_session()
         self.session_id: str | None = None
         self.stored: StoredSession | None = None
         self.cookie_presented = False
@@ -86,7 +86,7 @@ class SessionHandle:
         return self.session
 
     async def _load_deferred(self, cookie_value: str | None) -> None:
-        unloaded, self.session = self.session, DynamoDBSessionDict()
+        unloaded, self.session = self.session, self.policy.new_session()
         try:
             await self.load(cookie_value)
         except BaseException:
@@ -116,7 +116,7 @@ class SessionHandle:
         if stored is not None:  # an unknown or expired id is never adopted
             self.session_id, self.stored = session_id, stored
             if not stored.rotated:
-                self.session = DynamoDBSessionDict(stored.data, user_id=stored.user_id)
+                self.session = self.policy.new_session(stored.data, user_id=stored.user_id)
                 await self.events.record("loaded", key)
         self.session.degraded = self.store is not self.policy.store
 

@@ -122,6 +122,7 @@ class DynamoDBSessionMiddleware:
             rotation_grace=rotation_grace,
             store_timeout=store_timeout,
             on_event=on_event,
+            entry_overhead=getattr(store, "value_overhead", 0),  # encryption's, if any
         )
         self.skip_paths = _path_prefixes(skip_paths)
         if not isinstance(lazy, bool):

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ._session import DynamoDBSessionDict
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ._cookies import SessionCookie
     from ._events import EventHook
     from .stores._base import SessionStore
@@ -27,3 +31,11 @@ class Policy:
     rotation_grace: int = 60
     store_timeout: float = 3.0
     on_event: EventHook | None = None
+    #: Bytes the store adds to each value (a sealed value's), counted by the size guard.
+    entry_overhead: int = 0
+
+    def new_session(
+        self, stored: Mapping[str, str] | None = None, *, user_id: str | None = None
+    ) -> DynamoDBSessionDict:
+        """A request's session, sized as the store will store it."""
+        return DynamoDBSessionDict(stored, user_id=user_id, entry_overhead=self.entry_overhead)

@@ -51,14 +51,20 @@ class DynamoDBSessionDict(dict[str, Any]):
     raised: SessionError | None = None
 
     def __init__(
-        self, stored: Mapping[str, str] | None = None, *, user_id: str | None = None
+        self,
+        stored: Mapping[str, str] | None = None,
+        *,
+        user_id: str | None = None,
+        entry_overhead: int = 0,
     ) -> None:
         super().__init__({k: json_codec.decode(v) for k, v in (stored or {}).items()})
         #: The user this session is bound to (see `bind_user`), or None.
         self.user_id = user_id
         self.user_changed = False
         self._loaded: dict[str, str] = dict(stored or {})
-        self._sizes = {k: json_codec.entry_size(k, v) for k, v in self._loaded.items()}
+        #: Bytes the store adds to each value beyond its JSON (encryption's seal).
+        self.entry_overhead = entry_overhead
+        self._sizes = {k: self._entry_size(k, v) for k, v in self._loaded.items()}
         self._unavailable: SessionError | None = None
         self.regenerate_requested = False
         self.cleared = False
@@ -161,13 +167,16 @@ class DynamoDBSessionDict(dict[str, Any]):
     def _check(self, key: str, value: Any) -> None:
         try:
             json_codec.check_key(key)
-            size = json_codec.entry_size(key, json_codec.encode(key, value))
+            size = self._entry_size(key, json_codec.encode(key, value))
             total = sum(self._sizes.values()) - self._sizes.get(key, 0) + size
         except SessionError as exc:
             self.raised = exc
             raise
         self._check_total(total, self.user_id, key)
         self._sizes[key] = size
+
+    def _entry_size(self, key: str, encoded: str) -> int:
+        return json_codec.entry_size(key, encoded) + self.entry_overhead
 
     def _check_total(self, data_size: int, user_id: str | None, largest_key: str | None) -> None:
         # The data shares DynamoDB's item limit with the bookkeeping and the user id.
@@ -182,7 +191,7 @@ class DynamoDBSessionDict(dict[str, Any]):
             json_codec.check_key(k): json_codec.encode(k, v, loaded=self._loaded.get(k))
             for k, v in self.items()
         }
-        sizes = {k: json_codec.entry_size(k, v) for k, v in encoded.items()}
+        sizes = {k: self._entry_size(k, v) for k, v in encoded.items()}
         largest = max(sizes, key=sizes.__getitem__) if sizes else None
         self._check_total(sum(sizes.values()), self.user_id, largest)
         self._sizes = sizes  # exact now, nested changes included

@@ -120,3 +120,17 @@ def test_otel_metrics_feed_the_global_meter_provider() -> None:
         for metric in scope.metrics
     }
     assert "dynamodb_sessions.events" in names
+
+
+def test_encryption_keys_from_env_reach_the_store() -> None:
+    from app.services.session_store import build_dynamodb_store
+    from tests.support import OTHER_KEY, TEST_KEY
+
+    assert Settings.from_env({"SESSION_SECRET_KEY": "k"}).encryption_keys is None
+    env = {"SESSION_SECRET_KEY": "k", "SESSION_ENCRYPTION_KEYS": f" {OTHER_KEY} , {TEST_KEY},"}
+    settings = Settings.from_env(env)
+    assert settings.encryption_keys == [OTHER_KEY, TEST_KEY]
+    assert OTHER_KEY not in repr(settings)  # never in a log line
+    store = build_dynamodb_store(settings)
+    assert store.cipher is not None
+    assert store.cipher.key_id == "test2"

@@ -27,7 +27,16 @@ from tests.support import (
     unique_name,
 )
 
-COMMANDS = ["create-table", "check", "iam-policy", "sweep", "stats", "sessions"]
+COMMANDS = [
+    "create-table",
+    "check",
+    "iam-policy",
+    "sweep",
+    "stats",
+    "sessions",
+    "generate-key",
+    "rotate-keys",
+]
 
 
 @pytest.mark.parametrize("command", [*COMMANDS, "sessions list", "sessions revoke"])
@@ -35,7 +44,7 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run_cli(*command.split(), "--help")
     assert result.returncode == 0
     assert "example:\n  dynamodb-sessions " in result.stdout
-    if command != "sessions":
+    if command not in ("sessions", "generate-key"):
         assert "--table-name" in result.stdout
         assert "--endpoint-url" in result.stdout
         assert "--region" in result.stdout

@@ -62,3 +62,21 @@ def test_readme_lazy_loading_sample_serves_a_lazy_session() -> None:
     with TestClient(namespace["app"], base_url="https://t") as client:  # type: ignore[arg-type]
         assert client.get("/cart").json() == []
     assert len(store) == 0  # read, nothing stored
+
+
+def test_readme_encryption_sample_builds_an_encrypting_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from dynamodb_sessions import DynamoDBStore
+    from tests.support import OTHER_KEY, TEST_KEY
+
+    sample = next(b for b in python_blocks(README.read_text()) if "encryption_keys=" in b)
+    monkeypatch.setenv("SESSION_ENCRYPTION_KEYS", f"{OTHER_KEY},{TEST_KEY}")
+    namespace: dict[str, object] = {"os": os, "DynamoDBStore": DynamoDBStore}
+    exec(compile(sample, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    store = namespace["store"]
+    assert isinstance(store, DynamoDBStore)
+    assert store.cipher is not None
+    assert store.cipher.key_id == "test2"

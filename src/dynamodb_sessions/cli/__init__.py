@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 DEFAULT_TABLE = "LLM-Duel-Sessions"
+#: Where `rotate-keys` reads the encryption keys (comma-separated, the first seals).
+KEYS_VARIABLE = "SESSION_ENCRYPTION_KEYS"
 
 _LOCAL = "--endpoint-url http://127.0.0.1:8001"
 
@@ -71,6 +73,22 @@ _COMMANDS = {
             "dynamodb-sessions sessions revoke --user alice@example.com",
         ],
     ),
+    "generate-key": (
+        "print a new encryption key for encryption_keys",
+        "Print one new key for DynamoDBStore(encryption_keys=[...]) and "
+        f"${KEYS_VARIABLE}, on one line: '<key id>:<base64 of 32 random bytes>'. Keep it "
+        "in a secret store (Secrets Manager, SSM SecureString), not in code.",
+        ["dynamodb-sessions generate-key --key-id k2027"],
+    ),
+    "rotate-keys": (
+        "seal every stored value with the first encryption key",
+        f"Read the keys from ${KEYS_VARIABLE} (comma-separated, the new key first, the old "
+        "ones after it), Scan the table in pages and rewrite every value of a live session "
+        "that is sealed with another key, or stored before encryption was on, with a "
+        "conditional write: a session changed meanwhile is read again and retried, never "
+        "overwritten. Afterwards the old keys can be removed.",
+        [f"dynamodb-sessions rotate-keys --table-name Sessions  # keys in ${KEYS_VARIABLE}"],
+    ),
 }
 
 
@@ -107,7 +125,7 @@ def _subparser(
         epilog="example:\n" + "".join(f"  {line}\n" for line in examples),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    if name != "sessions":  # its actions take them: argparse would let theirs win anyway
+    if name not in ("sessions", "generate-key"):  # "sessions" actions take their own
         _add_table_options(parser)
     parser.set_defaults(usage_parser=parser)
     return parser
@@ -136,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--account-id", default="*", help="AWS account of the table (default: *)"
     )
     sub["sweep"].add_argument("--dry-run", action="store_true", help="count, delete nothing")
-    for name in ("sweep", "stats"):
+    sub["generate-key"].add_argument(
+        "--key-id", default=None, help="the key's id (default: k and the UTC date and time)"
+    )
+    for name in ("sweep", "stats", "rotate-keys"):
         sub[name].add_argument(
             "--page-size", type=_positive, default=100, help="items per Scan request"
         )

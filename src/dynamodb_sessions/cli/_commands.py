@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from ..stores.dynamodb import DynamoDBStore
     from ._maintenance import Stats, SweepResult
+    from ._rotate import RotateResult
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         "sweep": _sweep,
         "stats": _stats,
         "sessions": _sessions,
+        "generate-key": _generate_key,
+        "rotate-keys": _rotate_keys,
     }[args.command]
     return command(args)
 
@@ -175,6 +178,55 @@ async def _list_sessions(store: DynamoDBStore, user: str) -> int:
         if stored is not None:  # it may have ended since
             _say(f"  {key}  created {_when(stored.created)}  expires {_when(stored.expires)}")
     return 0
+
+
+def _generate_key(args: argparse.Namespace) -> int:
+    from ..stores._cipher import generate_key
+
+    _say(generate_key(args.key_id))
+    return 0
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    import os
+
+    from ..stores._cipher import Cipher
+    from . import KEYS_VARIABLE
+    from ._rotate import rotate_keys
+
+    keys = [key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",") if key.strip()]
+    if not keys:
+        raise ValueError(
+            f"set {KEYS_VARIABLE} to the app's encryption keys, comma-separated, the new key "
+            "first (never on the command line: it would stay in the shell's history)"
+        )
+    cipher = Cipher(keys)
+    client = _client(args)
+    progress = _Progress(_approximate_count(client, args.table_name))
+
+    def report(result: RotateResult) -> None:
+        progress.update(result.scanned, f"{_count(result.values, 'value')} sealed again")
+
+    result = rotate_keys(client, args.table_name, cipher, page_size=args.page_size, progress=report)
+    progress.done()
+    _say(
+        f"sealed {_count(result.values, 'value')} in {_count(result.sessions, 'session')} "
+        f"with key {cipher.key_id} ({_count(result.scanned, 'item')} scanned)"
+    )
+    if result.unreadable:
+        _say(
+            f"{_count(result.unreadable, 'session')} left as is: a value no key in "
+            f"{KEYS_VARIABLE} opens (its key was removed already, or it was tampered with)"
+        )
+    if result.changed:
+        _say(f"{_count(result.changed, 'session')} kept changing: run rotate-keys again")
+        return 1
+    return 0
+
+
+def _count(n: int, noun: str) -> str:
+    """2, "value" -> "2 values"; 1, "value" -> "1 value"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _approximate_count(client: DynamoDBClient, table_name: str) -> int:

@@ -4,7 +4,8 @@ the builders of the items and requests that the store and the CLI share.
 One item per session; the table's partition key is `session_id`, a string::
 
     session_id  S  SHA-256 of the session id (the cookie's id never reaches the table)
-    data        M  session key -> JSON text of its value
+    data        M  session key -> JSON text of its value (S), or with `encryption_keys`
+                   its sealed form (B, see `_cipher.py`)
     ttl         N  epoch second after which the session is dead (DynamoDB TTL attribute)
     created     N  epoch second of creation, for the absolute lifetime
     ver         N  number of writes that changed data or binding: `rotate` is conditioned on it
@@ -53,9 +54,14 @@ def write_token() -> str:
     return secrets.token_urlsafe(9)
 
 
+def value(content: str | bytes) -> dict[str, Any]:
+    """The attribute value of a map entry: JSON text, or its sealed bytes."""
+    return {"S": content} if isinstance(content, str) else {"B": content}
+
+
 def new_item(
     session_key: str,
-    data: Mapping[str, str],
+    data: Mapping[str, str | bytes],
     *,
     expires: int,
     created: int,
@@ -65,7 +71,7 @@ def new_item(
     """The item of a new session."""
     item: dict[str, Any] = {
         PARTITION_KEY: {"S": session_key},
-        DATA: {"M": {k: {"S": v} for k, v in data.items()}},
+        DATA: {"M": {k: value(v) for k, v in data.items()}},
         TTL: {"N": str(expires)},
         CREATED: {"N": str(created)},
         VERSION: {"N": "1"},
@@ -148,16 +154,16 @@ class UpdateBuilder:
             self.names["#d"] = DATA  # only when used: DynamoDB refuses unused names
         return "#d." + self._placeholders[session_key]
 
-    def _value(self, text: str) -> str:
+    def _value(self, content: str | bytes) -> str:
         placeholder = f":v{len(self.values)}"
-        self.values[placeholder] = {"S": text}
+        self.values[placeholder] = value(content)
         return placeholder
 
     def build(
         self,
-        changed: Mapping[str, str],
+        changed: Mapping[str, str | bytes],
         removed: Collection[str],
-        expected: Mapping[str, str | None] | None,
+        expected: Mapping[str, str | bytes | None] | None,
         user_id: str | None = None,
     ) -> dict[str, Any]:
         """The request's expressions, names and values."""
@@ -179,7 +185,7 @@ class UpdateBuilder:
             "ExpressionAttributeValues": self.values,
         }
 
-    def _conditions(self, expected: Mapping[str, str | None] | None) -> list[str]:
+    def _conditions(self, expected: Mapping[str, str | bytes | None] | None) -> list[str]:
         # Never resurrect a session that was deleted, has expired or was rotated meanwhile.
         conditions = [
             f"attribute_exists({PARTITION_KEY})",

@@ -23,6 +23,7 @@ HTTP session, adaptive retries), `LeanUnsupported` sends the store to the client
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -135,7 +136,7 @@ class LeanDynamoDB:
         """Run `operation` (e.g. "GetItem"), retrying as the client would; raise
         botocore's errors. `deadline`, a `time.monotonic()` value, ends the retries
         early and shortens the read timeout of the attempt it would interrupt."""
-        body = json.dumps(params).encode()
+        body = json.dumps(params, default=_binary).encode()
         route = self._route(operation, params)
         context: dict[str, Any] = {}  # the retry handler's per-call state
         attempt = 1
@@ -304,9 +305,18 @@ def _route_of(request: AWSPreparedRequest, params: dict[str, Any], model: Operat
     if scope is None:
         raise LeanUnsupported("the client does not sign with SigV4")
     body = request.body if isinstance(request.body, (bytes, str)) else None
-    if request.method != "POST" or body is None or json.loads(body) != params:
+    # Sealed values are bytes in `params`, base64 text in either body.
+    sent = json.loads(json.dumps(params, default=_binary))
+    if request.method != "POST" or body is None or json.loads(body) != sent:
         raise LeanUnsupported("the client sends another body")
     return _Route(request.url, scope[1], scope[2], headers.get("user-agent", ""), model)
+
+
+def _binary(value: object) -> str:
+    # A Binary attribute value (a sealed session value) travels as base64 text.
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _text(value: str | bytes) -> str:

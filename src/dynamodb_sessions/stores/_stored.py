@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .._exceptions import SessionConflictError
+
 
 @dataclass(slots=True, repr=False)
 class StoredSession:
@@ -31,3 +33,15 @@ class StoredSession:
             f"StoredSession(keys={sorted(self.data)!r}, expires={self.expires}, "
             f"created={self.created}, version={self.version}, rotated={self.rotated})"
         )
+
+
+def conflict(
+    current: StoredSession | None, expected: Mapping[str, str | None] | None, now: float
+) -> SessionConflictError:
+    """Why a conditional write on a session now `current` was refused."""
+    if current is None or current.expires <= now:
+        return SessionConflictError((), gone=True)
+    if current.rotated:
+        return SessionConflictError((), rotated=True)
+    clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
+    return SessionConflictError(clashes or list(expected or ()))

@@ -4,14 +4,12 @@ contract: what each operation writes, when, and what a refusal means."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import (
     SessionConfigError,
     SessionConflictError,
-    SessionError,
     SessionStoreError,
     SessionStoreUnavailableError,
     SessionTableNotFoundError,
@@ -20,15 +18,18 @@ from .._exceptions import (
 from . import _item as item_format
 from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline, missing_index
 from ._item import USER_INDEX
+from ._outcome import ConditionalWrites
+from ._sealed import PlainItems
 from ._users import revoked
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Mapping
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from botocore.config import Config
     from types_boto3_dynamodb.client import DynamoDBClient
 
     from .._events import EventHook
+    from ._cipher import Cipher
     from ._lean import LeanDynamoDB
     from ._stored import StoredSession
 
@@ -38,7 +39,7 @@ __all__ = ["MAX_KEYS_PER_UPDATE", "USER_INDEX", "DynamoDBStore"]
 MAX_KEYS_PER_UPDATE = 100
 
 
-class DynamoDBStore:
+class DynamoDBStore(ConditionalWrites):
     """A session store backed by one DynamoDB table.
 
     Without `client`, the store builds one boto3 client on first use, shared by
@@ -49,8 +50,10 @@ class DynamoDBStore:
     and `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the
     profile, then `AWS_REGION` (Lambda's). `verify` (False or a CA bundle) and
     `config` (a botocore `Config` merged over the store's) go to the client;
-    `on_event` gets a "revoked" event per session `revoke_user_sessions` ends. The
-    store never creates the table: run `dynamodb-sessions create-table` once.
+    `on_event` gets a "revoked" event per session `revoke_user_sessions` ends.
+    `encryption_keys` (`"<id>:<base64>"` each; the first seals, all open) encrypts
+    each session value with AES-256-GCM (docs/DYNAMODB_SESSIONS.md, "Encryption at
+    rest"). The store never creates the table: run `dynamodb-sessions create-table`.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class DynamoDBStore:
         verify: bool | str | None = None,
         config: Config | None = None,
         on_event: EventHook | None = None,
+        encryption_keys: Sequence[str] | None = None,
     ) -> None:
         if not table_name:
             raise SessionConfigError("table_name must not be empty")
@@ -86,6 +90,19 @@ class DynamoDBStore:
             config=config,
         )
         self._call = DynamoDBCalls(table_name, self.settings, client=client, lean=lean)
+        self._items = PlainItems() if encryption_keys is None else _sealer(encryption_keys)
+
+    @property
+    def cipher(self) -> Cipher | None:
+        """The cipher of `encryption_keys`, or None: `cipher.bound(key)` seals and opens
+        other attributes of a session's item."""
+        return self._items.cipher
+
+    @property
+    def value_overhead(self) -> int:
+        """Bytes each stored value takes beyond its JSON text (the seal's), for the
+        session's size guard."""
+        return self._items.overhead
 
     @property
     def client(self) -> DynamoDBClient:
@@ -108,11 +125,10 @@ class DynamoDBStore:
     async def load(self, key: str) -> StoredSession | None:
         """Read the session with a strongly consistent GetItem; expired items count as absent."""
         item = await self._read(key)
-        if item is None:
-            return None
-        stored = item_format.stored_session(item)
         # DynamoDB deletes expired items lazily, often days later: never serve one.
-        return stored if stored.expires > self.clock() else None
+        if item is None or int(item[item_format.TTL]["N"]) <= self.clock():
+            return None
+        return self._items.stored(key, item)
 
     async def create(
         self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
@@ -124,8 +140,9 @@ class DynamoDBStore:
         self, key: str, data: Mapping[str, str], *, expires: int, created: int, user_id: str | None
     ) -> None:
         token = item_format.write_token()
+        values = self._items.seal(key, data)
         item = item_format.new_item(
-            key, data, expires=expires, created=created, token=token, user_id=user_id
+            key, values, expires=expires, created=created, token=token, user_id=user_id
         )
         try:
             await self._call(
@@ -162,7 +179,8 @@ class DynamoDBStore:
             raise SessionTooManyChangesError(len(changed) + len(removed), MAX_KEYS_PER_UPDATE)
         token = item_format.write_token()
         builder = item_format.UpdateBuilder(int(self.clock()), expires, token)
-        request = builder.build(changed, removed, expected, user_id)
+        conditions = None if expected is None else await self._conditions(key, expected)
+        request = builder.build(self._items.seal(key, changed), removed, conditions, user_id)
         await self._conditional_update(key, token, request, expected)
 
     async def rotate(
@@ -282,64 +300,9 @@ class DynamoDBStore:
                 return keys
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    async def _conditional_update(
-        self,
-        key: str,
-        token: str,
-        request: dict[str, Any],
-        expected: Mapping[str, str | None] | None,
-    ) -> None:
-        try:
-            await self._call(
-                "update_item", TableName=self.table_name, Key=item_format.key(key), **request
-            )
-        except ConditionFailed:
-            conflict = await self._explain_refusal(key, token, expected)
-            if conflict is not None:
-                raise conflict from None
-        except SessionStoreUnavailableError:
-            if not await self._landed(key, token):
-                raise
 
-    async def _read(self, key: str) -> dict[str, Any] | None:
-        response = await self._call(
-            "get_item", TableName=self.table_name, Key=item_format.key(key), ConsistentRead=True
-        )
-        return response.get("Item")
+def _sealer(keys: Sequence[str]) -> PlainItems:
+    from ._cipher import Cipher  # only now: `cryptography` loads with it
+    from ._sealed import ItemSealer
 
-    async def _discard(self, key: str) -> None:
-        with contextlib.suppress(SessionError):
-            await self._call("delete_item", TableName=self.table_name, Key=item_format.key(key))
-
-    async def _landed(self, key: str, token: str) -> bool:
-        """Whether a write that ran out of attempts had landed after all (its answer
-        lost): one consistent read of the write tokens. Only ever reached on failure."""
-        try:
-            response = await self._call(
-                "get_item",
-                TableName=self.table_name,
-                Key=item_format.key(key),
-                ConsistentRead=True,
-                ProjectionExpression=", ".join(item_format.TOKENS),
-            )
-        except SessionStoreError:
-            return False  # unknown: the write stays reported as failed
-        return item_format.holds_token(response.get("Item"), token)
-
-    async def _explain_refusal(
-        self, key: str, token: str, expected: Mapping[str, str | None] | None
-    ) -> SessionConflictError | None:
-        """Why an update was refused, or None if it had in fact succeeded."""
-        item = await self._read(key)  # only after a refusal, which is rare
-        if item_format.holds_token(item, token):
-            # An attempt landed but its answer was lost; the retry then failed its
-            # condition (on our own write, or on one made since, which shifted our
-            # token down the item's short history).
-            return None
-        current = item_format.stored_session(item) if item is not None else None
-        if current is None or current.expires <= self.clock():
-            return SessionConflictError((), gone=True)
-        if current.rotated:
-            return SessionConflictError((), rotated=True)
-        clashes = [k for k, v in (expected or {}).items() if current.data.get(k) != v]
-        return SessionConflictError(clashes or list(expected or ()))
+    return ItemSealer(Cipher(keys))
