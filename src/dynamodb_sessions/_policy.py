@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ._exceptions import SessionConfigError
+
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from ._cookies import SessionCookie
     from ._events import EventHook
     from .stores._base import SessionStore
 
 ConflictPolicy = Literal["raise", "last_writer_wins"]
+_CONFLICT_POLICIES = ("raise", "last_writer_wins")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -27,3 +32,43 @@ class Policy:
     rotation_grace: int = 60
     store_timeout: float = 3.0
     on_event: EventHook | None = None
+
+
+def check_settings(
+    absolute_lifetime: int | None, refresh_interval: int | None, on_conflict: str, retry_after: int
+) -> None:
+    """Refuse a bad lifetime, refresh interval, conflict policy or Retry-After."""
+    if absolute_lifetime is not None and absolute_lifetime <= 0:
+        raise SessionConfigError(
+            f"absolute_lifetime must be positive or None, not {absolute_lifetime}"
+        )
+    if refresh_interval is not None and refresh_interval < 0:
+        raise SessionConfigError(f"refresh_interval must be >= 0 or None, not {refresh_interval}")
+    if on_conflict not in _CONFLICT_POLICIES:
+        raise SessionConfigError(
+            f"on_conflict must be one of {_CONFLICT_POLICIES}, not {on_conflict!r}"
+        )
+    if retry_after < 0:
+        raise SessionConfigError(f"retry_after must be >= 0, not {retry_after}")
+
+
+def check_timing(rotation_grace: int, store_timeout: float) -> None:
+    """Refuse a negative rotation grace or a store timeout that is not positive."""
+    if rotation_grace < 0:
+        raise SessionConfigError(f"rotation_grace must be >= 0 seconds, not {rotation_grace}")
+    if not store_timeout > 0:
+        raise SessionConfigError(
+            f"store_timeout must be a positive number of seconds, not {store_timeout}"
+        )
+
+
+def path_prefixes(skip_paths: Collection[str]) -> tuple[str, ...]:
+    """`skip_paths` as a tuple, checked: each a prefix that starts with '/'."""
+    # A bare string would be iterated char by char: "/static" would skip every path.
+    prefixes = None if isinstance(skip_paths, (str, bytes)) else tuple(skip_paths)
+    if prefixes is None or not all(isinstance(p, str) and p.startswith("/") for p in prefixes):
+        raise SessionConfigError(
+            f"skip_paths must be a list of path prefixes that start with '/', not "
+            f"{skip_paths!r}; for one prefix write skip_paths=['/static']"
+        )
+    return prefixes

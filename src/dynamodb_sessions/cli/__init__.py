@@ -65,9 +65,11 @@ _COMMANDS = {
     "sessions": (
         "list or revoke the sessions of one user (needs the user index)",
         "List or end every session bound to a user with `request.session.bind_user()`. "
-        "Needs the user_id-index GSI (create-table --with-user-index).",
+        "Needs the user_id-index GSI (create-table --with-user-index), and the key of the "
+        "app's user-id hash in DYNAMODB_SESSIONS_USER_ID_KEY (the app's first secret_key, "
+        "unless it passes its own user_id_key): the table holds hashed user ids only.",
         [
-            "dynamodb-sessions sessions list --user alice@example.com",
+            "DYNAMODB_SESSIONS_USER_ID_KEY=... dynamodb-sessions sessions list --user ann",
             "dynamodb-sessions sessions revoke --user alice@example.com",
         ],
     ),

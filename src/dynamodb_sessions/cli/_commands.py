@@ -155,11 +155,15 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    import os
+
     import anyio
 
     from ..stores.dynamodb import DynamoDBStore
 
-    store = DynamoDBStore(args.table_name, client=_client(args))
+    # The key of the app's user-id hash: its first SESSION secret_key unless it sets its own.
+    key = os.environ.get(USER_ID_KEY_VARIABLE) or None
+    store = DynamoDBStore(args.table_name, client=_client(args), user_id_key=key)
     if args.action == "list":
         return anyio.run(_list_sessions, store, args.user)
     ended = anyio.run(store.revoke_user_sessions, args.user)
@@ -168,13 +172,17 @@ def _sessions(args: argparse.Namespace) -> int:
 
 
 async def _list_sessions(store: DynamoDBStore, user: str) -> int:
-    keys = await store.list_user_sessions(user)
-    _say(f"{len(keys)} live session(s) of user {user} (hashed ids):")
-    for key in keys:
-        stored = await store.load(key)
-        if stored is not None:  # it may have ended since
-            _say(f"  {key}  created {_when(stored.created)}  expires {_when(stored.expires)}")
+    sessions = await store.list_user_sessions(user)
+    _say(f"{len(sessions)} live session(s) of user {user}:")
+    for s in sessions:
+        _say(
+            f"  {s.handle}  created {_when(s.created)}  last seen {_when(s.last_seen)}  {s.device}"
+        )
     return 0
+
+
+#: The variable `sessions list/revoke` read the app's `user_id_key` from.
+USER_ID_KEY_VARIABLE = "DYNAMODB_SESSIONS_USER_ID_KEY"
 
 
 def _approximate_count(client: DynamoDBClient, table_name: str) -> int:
