@@ -161,7 +161,7 @@ async def rotate(store: AnyStore, key: str, new: str, clock: Clock, *, version: 
         data={"user": '"ann"'},
         created=int(clock()) - 5,
         expires=int(clock()) + 60,
-        user_id="ann",
+        user_id=store.hash_user_id("ann"),
         tombstone_expires=int(clock()) + 10,
     )
 
@@ -170,13 +170,14 @@ async def test_rotate_moves_the_session_and_leaves_a_tombstone(
     any_store: AnyStore, clock: Clock
 ) -> None:
     key, new = new_key(), new_key()
-    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id="ann")
+    ann = any_store.hash_user_id("ann")
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id=ann)
     loaded = await any_store.load(key)
     assert loaded is not None
     await rotate(any_store, key, new, clock, version=loaded.version)
     moved = await any_store.load(new)
     assert moved is not None
-    assert (dict(moved.data), moved.user_id, moved.rotated) == ({"user": '"ann"'}, "ann", False)
+    assert (dict(moved.data), moved.user_id, moved.rotated) == ({"user": '"ann"'}, ann, False)
     assert (moved.created, moved.expires) == (int(clock()) - 5, int(clock()) + 60)
     tombstone = await any_store.load(key)
     assert tombstone is not None
