@@ -18,8 +18,10 @@ from types_boto3_dynamodb.client import DynamoDBClient
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
 from tests.support import (
+    USER_ID_KEY,
     cli_help,
     cli_on,
+    handle_of,
     make_client,
     new_key,
     one_line_error,
@@ -67,7 +69,14 @@ def test_create_table_with_user_index_is_idempotent(server: LocalServer) -> None
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "user_id-index"
     assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
-    assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"  # hashed session ids only
+    # The hashed ids, and what a device list shows: never session data.
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == [
+        "created",
+        "device",
+        "last_seen",
+        "ttl",
+    ]
 
 
 def test_create_table_adds_the_index_to_an_existing_table(server: LocalServer) -> None:
@@ -332,26 +341,32 @@ def test_stats_counts_and_histogram(server: LocalServer) -> None:
 # --- sessions list / revoke ---------------------------------------------------------------
 
 
-def test_sessions_list_and_revoke_one_users_sessions(server: LocalServer) -> None:
+def test_sessions_list_and_revoke_one_users_sessions(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = unique_name("cli")
     if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
         pytest.fail("create-table failed")
-    store = DynamoDBStore(name, client=make_client(server.endpoint_url))
+    without_key = cli_on(server, "sessions", "list", "--user", "ann", "--table-name", name)
+    assert "DYNAMODB_SESSIONS_USER_ID_KEY" in one_line_error(without_key, "sessions list")
+    monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
+    store = DynamoDBStore(name, client=make_client(server.endpoint_url), user_id_key=USER_ID_KEY)
     expires = int(time.time()) + 3600
     keys = {"ann-laptop": "a1" * 32, "ann-phone": "a2" * 32, "bob": "b1" * 32}
 
     async def create_all() -> None:
         for label, key in keys.items():
             user = label.split("-")[0] + "@example.com"
-            await store.create(key, data={"n": "1"}, expires=expires, user_id=user)
+            hashed = store.hash_user_id(user)
+            await store.create(key, data={"n": "1"}, expires=expires, user_id=hashed, device=label)
 
     anyio.run(create_all)
     listed = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
     assert listed.returncode == 0, listed.stderr
-    assert "2 live session(s) of user ann@example.com (hashed ids):" in listed.stdout
-    assert keys["ann-laptop"] in listed.stdout
-    assert keys["ann-phone"] in listed.stdout
-    assert keys["bob"] not in listed.stdout
+    assert "2 live session(s) of user ann@example.com:" in listed.stdout
+    assert f"{handle_of(keys['ann-laptop'])}  created " in listed.stdout
+    assert re.search(r"last seen \d{4}-\d\d-\d\d [\d:]+Z  ann-phone$", listed.stdout, re.M)
+    assert "bob" not in listed.stdout
 
     revoked = cli_on(
         server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name

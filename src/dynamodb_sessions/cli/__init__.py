@@ -69,7 +69,7 @@ _COMMANDS = {
         "app's user-id hash in DYNAMODB_SESSIONS_USER_ID_KEY (the app's first secret_key, "
         "unless it passes its own user_id_key): the table holds hashed user ids only.",
         [
-            "DYNAMODB_SESSIONS_USER_ID_KEY=... dynamodb-sessions sessions list --user ann",
+            "dynamodb-sessions sessions list --user alice@example.com",
             "dynamodb-sessions sessions revoke --user alice@example.com",
         ],
     ),

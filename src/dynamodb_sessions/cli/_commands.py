@@ -159,11 +159,17 @@ def _sessions(args: argparse.Namespace) -> int:
 
     import anyio
 
+    from ..stores._calls import missing_index
     from ..stores.dynamodb import DynamoDBStore
+    from ._table import user_index_of
 
-    # The key of the app's user-id hash: its first SESSION secret_key unless it sets its own.
+    client = _client(args)
+    # The table and its index first: their errors say more than a missing key's.
+    if user_index_of(client.describe_table(TableName=args.table_name)["Table"]) is None:
+        raise missing_index(args.table_name)
+    # The key of the app's user-id hash: its first secret_key unless it sets its own.
     key = os.environ.get(USER_ID_KEY_VARIABLE) or None
-    store = DynamoDBStore(args.table_name, client=_client(args), user_id_key=key)
+    store = DynamoDBStore(args.table_name, client=client, user_id_key=key)
     if args.action == "list":
         return anyio.run(_list_sessions, store, args.user)
     ended = anyio.run(store.revoke_user_sessions, args.user)
