@@ -175,10 +175,16 @@ async def test_sessions_from_before_binding_are_bound_on_their_next_request(
     dynamodb = boto3.client(
         "dynamodb", region_name=settings.region_name, endpoint_url=settings.endpoint_url
     )
-    for key in await store.list_user_sessions(ann):
+    bound = dynamodb.scan(
+        TableName=settings.table_name,
+        FilterExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": store.hash_user_id(ann)}},
+    )["Items"]
+    assert len(bound) == 1
+    for item in bound:
         dynamodb.update_item(
             TableName=settings.table_name,
-            Key={"session_id": {"S": key}},
+            Key={"session_id": item["session_id"]},
             UpdateExpression="REMOVE user_id",
         )
     assert await store.list_user_sessions(ann) == []
