@@ -380,6 +380,37 @@ def test_sessions_list_and_revoke_one_users_sessions(
     assert "revoked 0 session(s)" in again.stdout
 
 
+def test_sweep_hash_user_ids_rewrites_the_bindings_that_name_their_user(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_name("cli")
+    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
+        pytest.fail("create-table failed")
+    client = make_client(server.endpoint_url)
+    store = DynamoDBStore(name, client=client, user_id_key=USER_ID_KEY)
+    ttl = int(time.time()) + 3600
+    legacy, hashed = session_item(ttl, user="ann@example.com"), session_item(ttl)
+    hashed["user_id"] = {"S": store.hash_user_id("bob@example.com")}
+    for item in (legacy, hashed, session_item(ttl)):
+        client.put_item(TableName=name, Item=item)
+    sweep = ("sweep", "--hash-user-ids", "--table-name", name)
+    without_key = cli_on(server, *sweep)
+    assert "DYNAMODB_SESSIONS_USER_ID_KEY" in one_line_error(without_key, "sweep")
+    monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
+    assert "dry run: 1 session(s) name their user" in cli_on(server, *sweep, "--dry-run").stdout
+    assert anyio.run(store.list_user_sessions, "ann@example.com") == []
+
+    result = cli_on(server, *sweep)
+
+    assert result.returncode == 0, result.stderr
+    assert "hashed the user id of 1 of 1 session(s)" in result.stdout
+    (listed,) = anyio.run(store.list_user_sessions, "ann@example.com")
+    assert listed.handle == handle_of(legacy["session_id"]["S"])
+    assert "ann@example.com" not in json.dumps(client.scan(TableName=name)["Items"])
+    assert len(anyio.run(store.list_user_sessions, "bob@example.com")) == 1
+    assert "hashed the user id of 0 of 0" in cli_on(server, *sweep).stdout
+
+
 def test_sessions_on_a_table_without_the_index_says_how_to_add_it(server: LocalServer) -> None:
     name = unique_name("cli")
     cli_on(server, "create-table", "--table-name", name)

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--account-id", default="*", help="AWS account of the table (default: *)"
     )
     sub["sweep"].add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    sub["sweep"].add_argument(
+        "--hash-user-ids",
+        action="store_true",
+        help="also rewrite user ids stored by releases before hashing as their keyed hash "
+        "(needs DYNAMODB_SESSIONS_USER_ID_KEY)",
+    )
     for name in ("sweep", "stats"):
         sub[name].add_argument(
             "--page-size", type=_positive, default=100, help="items per Scan request"

@@ -119,7 +119,28 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         kept = f", {result.refreshed} kept (refreshed meanwhile)" if result.refreshed else ""
         _say(f"deleted {result.deleted} expired of {result.scanned} items{kept}")
+    if args.hash_user_ids:
+        _hash_user_ids(args, client)
     return 0
+
+
+def _hash_user_ids(args: argparse.Namespace, client: DynamoDBClient) -> None:
+    import os
+
+    from ..stores.dynamodb import DynamoDBStore
+    from ._maintenance import hash_user_ids
+
+    key = os.environ.get(USER_ID_KEY_VARIABLE) or None
+    store = DynamoDBStore(args.table_name, client=client, user_id_key=key)
+    store.hash_user_id("")  # no key: fail before the scan, saying how to give one
+    found, rewritten = hash_user_ids(
+        client, args.table_name, hash_user_id=store.hash_user_id, dry_run=args.dry_run,
+        page_size=args.page_size,
+    )  # fmt: skip
+    if args.dry_run:
+        _say(f"dry run: {found} session(s) name their user; none rewritten")
+    else:
+        _say(f"hashed the user id of {rewritten} of {found} session(s) that named their user")
 
 
 def _stats(args: argparse.Namespace) -> int:
