@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._exceptions import SessionConfigError
 from ._logging import logger
+from .stores._users import UNKNOWN_DEVICE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
     DeviceLabel = Callable[[HTTPConnection], str | None]
 
-UNKNOWN = "Unknown device"
 #: The longest label stored; a longer one the app computes is cut to this.
 MAX_LABEL_LENGTH = 64
 # Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari", Android "Linux".
@@ -59,14 +59,14 @@ def label_from_user_agent(user_agent: str | None) -> str:
     browser, system = _family(text, _BROWSERS), _family(text, _SYSTEMS)
     if browser and system:
         return f"{browser} on {system}"
-    return browser or system or UNKNOWN
+    return browser or system or UNKNOWN_DEVICE
 
 
 def default_label(connection: HTTPConnection) -> str | None:
     """The middleware's label: from the request's User-Agent; None (nothing stored,
     listed as "Unknown device") when it names no browser or OS we know."""
     label = label_from_user_agent(connection.headers.get("user-agent"))
-    return None if label == UNKNOWN else label
+    return None if label == UNKNOWN_DEVICE else label
 
 
 def check_labeler(device_label: object) -> None:

@@ -73,8 +73,8 @@ class DynamoDBSessionMiddleware:
     - `device_label`: a callable given the request (a Starlette `HTTPConnection`)
       that returns the label to list a signed-in session under, or None; by
       default the browser and OS families of the User-Agent ("Firefox on Linux").
-      Asked only when a write of a bound session records it; what it raises is
-      logged and costs the label, never the request.
+      Asked at most once a request, when a bound session is written; what it
+      raises is logged and costs the label, never the request.
 
     A store without a `user_id_key` gets the first `secret_key` as one: the key of
     the hash that stands for user ids in the table, and of session handles.

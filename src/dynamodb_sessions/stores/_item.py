@@ -26,10 +26,7 @@ from itertools import pairwise
 from typing import Any
 
 from ._stored import StoredSession
-from ._users import UserSession
-
-#: The label a session without one is listed with.
-UNKNOWN_DEVICE = "Unknown device"
+from ._users import UNKNOWN_DEVICE, UserSession
 
 PARTITION_KEY = "session_id"
 DATA = "data"

@@ -17,6 +17,7 @@ from .._exceptions import (
 )
 from ._stored import StoredSession
 from ._users import (
+    UNKNOWN_DEVICE,
     UserIdKey,
     UserSession,
     check_user_id_key,
@@ -190,7 +191,7 @@ class MemoryStore:
                     handle=handle,
                     created=stored.created,
                     last_seen=stored.last_seen,
-                    device=stored.device or "Unknown device",
+                    device=stored.device or UNKNOWN_DEVICE,
                     current=handle == current,
                 )
             )

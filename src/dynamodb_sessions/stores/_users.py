@@ -26,6 +26,8 @@ _USER_KEY = re.compile(r"u1\.[A-Za-z0-9_-]{32}")
 _MIN_KEY_LENGTH = 6  # as secret_key: a floor against placeholders, not a strength
 
 UserIdKey = str | bytes
+#: The label a session without one is listed with.
+UNKNOWN_DEVICE = "Unknown device"
 
 
 def check_user_id_key(user_id_key: object) -> bytes | None:
