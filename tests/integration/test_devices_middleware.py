@@ -200,7 +200,15 @@ def test_the_apps_own_label_and_a_failing_one(indexed_store: DynamoDBStore) -> N
     def broken(connection: HTTPConnection) -> str:
         raise RuntimeError("boom")
 
-    for labeler, expected in ((label, "Kiosk 7" + "x" * 57), (broken, "Unknown device")):
+    def not_text(connection: HTTPConnection) -> Any:
+        return 42
+
+    cases = (
+        (label, "Kiosk 7" + "x" * 57),
+        (broken, "Unknown device"),
+        (not_text, "Unknown device"),
+    )
+    for labeler, expected in cases:
         user = unique_name("label")
         app = make_app(indexed_store, device_label=labeler)
         with TestClient(app, base_url="https://testserver") as browser:
