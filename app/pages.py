@@ -3,6 +3,7 @@ counts in words, absolute URLs."""
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,15 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templat
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """`1 session`, `2 sessions`, `0 sessions`; `many` for irregular plurals."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def _utc(epoch: int) -> str:
+    """Epoch seconds as an ISO 8601 UTC time, to the minute: "2026-12-02 18:05Z"."""
+    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%MZ")
+
+
+templates.env.filters["utc"] = _utc
 
 
 def settings_of(request: Request) -> Settings:
@@ -43,7 +53,7 @@ def current_user(request: Request) -> dict[str, Any] | None:
     if not isinstance(user, dict):
         return None
     session = request.session
-    if isinstance(session, DynamoDBSessionDict) and session.user_id is None:
+    if isinstance(session, DynamoDBSessionDict) and not session.bound:
         # Signed in before sessions were bound at login (an older release): bind it
         # now, once, so that "sign out everywhere" reaches it too.
         sub = user.get("sub")

@@ -26,10 +26,18 @@ import pytest
 from types_boto3_dynamodb.client import DynamoDBClient
 
 from devservers.dynamodb import LocalServer
-from dynamodb_sessions import DynamoDBStore, MemoryStore, StoredSession, UserSessionStore
+from dynamodb_sessions import (
+    DynamoDBStore,
+    MemoryStore,
+    StoredSession,
+    UserSession,
+    UserSessionStore,
+)
 from dynamodb_sessions.cli._table import create_table
 
 REGION = "us-east-1"
+#: The `user_id_key` of the stores the helpers build (an app's middleware would keep it).
+USER_ID_KEY = "tests-user-id-key"
 
 # Both stores, where a test needs what only they have (the user index). The store
 # protocol does not say so yet: see the layout issue, item "say what a store can do".
@@ -87,6 +95,17 @@ class CountingStore:
         self.clock = self.inner.clock
         self.calls: list[tuple[str, str]] = []
 
+    @property
+    def user_id_key(self) -> str | bytes | None:
+        return self.inner.user_id_key
+
+    @user_id_key.setter
+    def user_id_key(self, value: str | bytes | None) -> None:
+        self.inner.user_id_key = value
+
+    def hash_user_id(self, user_id: str) -> str:
+        return self.inner.hash_user_id(user_id)
+
     def take(self) -> dict[str, int]:
         """The calls since the last take, counted by method, and reset."""
         counts = dict(Counter(method for method, _ in self.calls))
@@ -98,10 +117,16 @@ class CountingStore:
         return await self.inner.load(key)
 
     async def create(
-        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+        self,
+        key: str,
+        *,
+        data: Mapping[str, str],
+        expires: int,
+        user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         self.calls.append(("create", key))
-        await self.inner.create(key, data=data, expires=expires, user_id=user_id)
+        await self.inner.create(key, data=data, expires=expires, user_id=user_id, device=device)
 
     async def update(
         self,
@@ -112,11 +137,12 @@ class CountingStore:
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         self.calls.append(("update", key))
         await self.inner.update(
             key, changed=changed, removed=removed, expected=expected, expires=expires,
-            user_id=user_id,
+            user_id=user_id, device=device,
         )  # fmt: skip
 
     async def rotate(
@@ -130,24 +156,31 @@ class CountingStore:
         expires: int,
         user_id: str | None,
         tombstone_expires: int,
+        device: str | None = None,
     ) -> None:
         self.calls.append(("rotate", key))
         await self.inner.rotate(
             key, new_key, version=version, data=data, created=created, expires=expires,
-            user_id=user_id, tombstone_expires=tombstone_expires,
+            user_id=user_id, tombstone_expires=tombstone_expires, device=device,
         )  # fmt: skip
 
     async def delete(self, key: str) -> None:
         self.calls.append(("delete", key))
         await self.inner.delete(key)
 
-    async def list_user_sessions(self, user_id: str) -> list[str]:
+    async def list_user_sessions(
+        self, user_id: str, *, current: str | None = None
+    ) -> list[UserSession]:
         self.calls.append(("list_user_sessions", user_id))
-        return await self.inner.list_user_sessions(user_id)
+        return await self.inner.list_user_sessions(user_id, current=current)
 
-    async def revoke_user_sessions(self, user_id: str) -> int:
+    async def revoke_session(self, user_id: str, handle: str) -> bool:
+        self.calls.append(("revoke_session", user_id))
+        return await self.inner.revoke_session(user_id, handle)
+
+    async def revoke_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
         self.calls.append(("revoke_user_sessions", user_id))
-        return await self.inner.revoke_user_sessions(user_id)
+        return await self.inner.revoke_user_sessions(user_id, keep=keep)
 
 
 # --- local servers: clients, tables, stores ---------------------------------------------
@@ -198,6 +231,7 @@ def store_with_client(
     server: LocalServer, *, table: str | None = None, **options: Any
 ) -> DynamoDBStore:
     """A DynamoDBStore given a boto3 client for `server`: every call goes through boto3."""
+    options.setdefault("user_id_key", USER_ID_KEY)
     return DynamoDBStore(
         table or sessions_table(server), client=make_client(server.endpoint_url), **options
     )
@@ -209,6 +243,7 @@ def store_at_url(
     """A DynamoDBStore that builds its own client (and lean caller) for `url`: the
     server's own by default, or a proxy's in front of it."""
     options.setdefault("region_name", REGION)
+    options.setdefault("user_id_key", USER_ID_KEY)
     return DynamoDBStore(
         table or sessions_table(server), endpoint_url=url or server.endpoint_url, **options
     )
@@ -241,7 +276,7 @@ def build_store(
     "-encrypted" ones seal every value with `TEST_KEY`.
     """
     if server is None:
-        return MemoryStore(clock=clock)
+        return MemoryStore(clock=clock, user_id_key=USER_ID_KEY)
     options: dict[str, Any] = {"clock": clock, "table": table_for(server)}
     if kind.endswith("-encrypted"):
         options["encryption_keys"] = [TEST_KEY]
@@ -253,6 +288,20 @@ def build_store(
 def new_key() -> str:
     """A fresh store key (the length of a SHA-256 in hex)."""
     return uuid.uuid4().hex * 2
+
+
+def handle_of(key: str) -> str:
+    """The handle of the session under `key` in a store keyed with `USER_ID_KEY`."""
+    from dynamodb_sessions.stores._users import session_handle
+
+    handle = session_handle(USER_ID_KEY.encode(), key)
+    assert handle is not None
+    return handle
+
+
+def handles(sessions: list[UserSession]) -> list[str]:
+    """The handles of listed sessions, sorted."""
+    return sorted(s.handle for s in sessions)
 
 
 async def stored_data(store: AnyStore, key: str) -> dict[str, str]:

@@ -29,7 +29,14 @@ from ._exceptions import (
 from ._loading import load_session
 from ._middleware import DynamoDBSessionMiddleware
 from ._session import DynamoDBSessionDict
-from .stores import DynamoDBStore, MemoryStore, SessionStore, StoredSession, UserSessionStore
+from .stores import (
+    DynamoDBStore,
+    MemoryStore,
+    SessionStore,
+    StoredSession,
+    UserSession,
+    UserSessionStore,
+)
 
 __version__ = "0.1.0"
 
@@ -55,6 +62,7 @@ __all__ = [
     "SessionTooLargeError",
     "SessionTooManyChangesError",
     "StoredSession",
+    "UserSession",
     "UserSessionStore",
     "__version__",
     "load_session",

@@ -71,6 +71,11 @@ def _secret_list(secret_key: str | Sequence[str] | object) -> list[str]:
     return keys
 
 
+def first_secret(secret_key: str | Sequence[str] | object) -> str:
+    """The key that signs: the first of a list."""
+    return _secret_list(secret_key)[0]
+
+
 def _secret_error(got: str) -> SessionConfigError:
     return SessionConfigError(
         f"secret_key must be a string (or Starlette `Secret`) of at least {MIN_SECRET_LENGTH} "

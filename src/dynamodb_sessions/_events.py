@@ -57,8 +57,8 @@ class SessionEvent:
     - `session_bytes`: after a write ("created", "saved", "rotated"), the bytes the
       session's data and user binding take in the item; None otherwise.
 
-    "revoked" comes from a store's `revoke_user_sessions` (its own `on_event`), one
-    per session ended; "unavailable" when the middleware answered 503.
+    "revoked" comes from a store's `revoke_user_sessions` or `revoke_session` (its
+    own `on_event`), one per session ended; "unavailable" when the middleware answered 503.
     """
 
     name: EventName

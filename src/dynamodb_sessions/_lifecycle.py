@@ -26,15 +26,14 @@ from ._exceptions import (
     SessionStoreError,
 )
 from ._logging import log_id, logger
+from ._rotation import loaded_session, rotate, user_to_store
 from ._session import Changes, DynamoDBSessionDict
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable
 
     from ._policy import Policy
     from .stores._stored import StoredSession
-
-_ROTATE_ATTEMPTS = 3  # a rotation's tries while other requests keep writing other keys
 
 
 class SessionHandle:
@@ -53,6 +52,10 @@ class SessionHandle:
         self.budget = StoreBudget(policy.store_timeout, self.events.usage)
         self._done: EventName | None = None  # what the save did, for its event
         self._deferred: tuple[str | None, anyio.Lock] | None = None  # until `ensure_loaded`
+        #: The label of this request's device (set by the middleware), asked only
+        #: when a write records it.
+        self.label_device: Callable[[], str | None] = lambda: None
+        self._label: tuple[str | None] | None = None
 
     @property
     def key(self) -> str | None:
@@ -116,7 +119,7 @@ class SessionHandle:
         if stored is not None:  # an unknown or expired id is never adopted
             self.session_id, self.stored = session_id, stored
             if not stored.rotated:
-                self.session = self.policy.new_session(stored.data, user_id=stored.user_id)
+                self.session = loaded_session(stored, self.store, key, self.policy)
                 await self.events.record("loaded", key)
         self.session.degraded = self.store is not self.policy.store
 
@@ -195,7 +198,7 @@ class SessionHandle:
         if self.moves_to_new_id:
             return await self._rotate(stored)
         changes = session.changes()
-        expires = self._expires(stored.created)
+        expires = self.expires(stored.created)
         if changes or session.user_changed:
             await self._update(changes, expires)
         elif expires - stored.expires < self.policy.refresh_interval:
@@ -210,11 +213,21 @@ class SessionHandle:
         assert key is not None
         return key
 
-    def _now(self) -> int:
+    def now(self) -> int:
         return int(self.store.clock())
 
-    def _expires(self, created: int) -> int:
-        expires = self._now() + self.policy.idle_timeout
+    def device_for(self, user_key: str | None, stored_device: str | None) -> str | None:
+        """The device label a write of a session bound to `user_key` records: None when
+        unbound, or when the item holds that label already."""
+        if user_key is None:
+            return None
+        if self._label is None:
+            self._label = (self.label_device(),)
+        label = self._label[0]
+        return label if label != stored_device else None
+
+    def expires(self, created: int) -> int:
+        expires = self.now() + self.policy.idle_timeout
         if self.policy.absolute_lifetime is not None:
             expires = min(expires, created + self.policy.absolute_lifetime)
         return expires
@@ -222,12 +235,14 @@ class SessionHandle:
     async def _create(self) -> str:
         data = self.session.encoded()
         session_id = new_session_id()
+        user_key = user_to_store(self.session, self.store)
         await self.budget.run(
             self.store.create(
                 store_key(session_id),
                 data=data,
-                expires=self._expires(self._now()),
-                user_id=self.session.user_id,  # a new id keeps the binding (see `clear`)
+                expires=self.expires(self.now()),
+                user_id=user_key,  # a new id keeps the binding (see `clear`)
+                device=self.device_for(user_key, None),
             )
         )
         self.session_id, self._done = session_id, "created"
@@ -239,12 +254,14 @@ class SessionHandle:
         # A sign-in still gets a new id: `regenerate_id()` never keeps one.
         if self.session.regenerate_requested:
             return await self._create()
+        user_key = user_to_store(self.session, self.store)
         await self.budget.run(
             self.store.create(
                 self._key(),
                 data=self.session.encoded(),
-                expires=self._expires(self._now()),
-                user_id=self.session.user_id,
+                expires=self.expires(self.now()),
+                user_id=user_key,
+                device=self.device_for(user_key, None),
             )
         )
         assert self.session_id is not None
@@ -257,11 +274,20 @@ class SessionHandle:
         logger.info("session %s ended", log_id(self.key))
 
     async def _refresh(self, expires: int) -> bool:
-        """Push the sliding expiry out; best-effort, since the app asked for nothing."""
+        """Push the sliding expiry out (and `last_seen`, which every write sets);
+        best-effort, since the app asked for nothing."""
+        stored = self.stored
+        assert stored is not None
+        device = self.device_for(stored.user_id, stored.device)
         try:
             await self.budget.run(
                 self.store.update(
-                    self._key(), changed={}, removed=(), expected=None, expires=expires
+                    self._key(),
+                    changed={},
+                    removed=(),
+                    expected=None,
+                    expires=expires,
+                    device=device,
                 )
             )
         except SessionError as exc:
@@ -271,54 +297,9 @@ class SessionHandle:
         return True
 
     async def _rotate(self, stored: StoredSession) -> str:
-        old_key = self._key()
-        data, user_id = self.session.encoded(), self.session.user_id
-        for _ in range(_ROTATE_ATTEMPTS):
-            session_id = new_session_id()
-            try:
-                await self.budget.run(
-                    self.store.rotate(
-                        old_key,
-                        store_key(session_id),
-                        version=stored.version,
-                        data=data,
-                        created=stored.created,  # an absolute lifetime survives the new id
-                        expires=self._expires(stored.created),
-                        user_id=user_id,
-                        tombstone_expires=self._now() + self.policy.rotation_grace,
-                    ),
-                    whole=True,  # cut after the new item but before the old one's end,
-                    # the session would be lost: the new id's cookie never sent
-                )
-            except SessionConflictError as exc:
-                if exc.gone:
-                    raise
-                # Another request wrote since the load: rebase on what it wrote.
-                stored, data, user_id = await self._rebase(old_key, data)
-                continue
-            self.session_id, self._done = session_id, "rotated"
-            logger.info("session %s got a new id %s", log_id(old_key), log_id(self.key))
-            return self.policy.cookie.set_header(session_id)
-        raise SessionConflictError(())
-
-    async def _rebase(
-        self, key: str, data: Mapping[str, str]
-    ) -> tuple[StoredSession, dict[str, str], str | None]:
-        """The data to rotate with, now that another request changed the session."""
-        current = await self.budget.run(self.store.load(key))
-        if current is None or current.rotated:
-            raise SessionConflictError((), gone=True, rotated=current is not None)
-        session = self.session
-        user_id = session.user_id if session.user_changed or session.cleared else current.user_id
-        if session.cleared:
-            return current, dict(data), user_id  # a fresh start drops what others wrote
-        changes = session.changes()
-        clashes = [k for k, v in changes.expected.items() if current.data.get(k) != v]
-        if clashes and self.policy.on_conflict == "raise":
-            raise SessionConflictError(clashes)
-        merged = {k: v for k, v in current.data.items() if k not in changes.removed}
-        merged.update(changes.changed)
-        return current, merged, user_id
+        session_id = await rotate(self, stored)
+        self.session_id, self._done = session_id, "rotated"
+        return self.policy.cookie.set_header(session_id)
 
     async def _update(self, changes: Changes, expires: int) -> None:
         try:
@@ -336,6 +317,8 @@ class SessionHandle:
     async def _write(
         self, changes: Changes, expected: dict[str, str | None] | None, expires: int
     ) -> None:
+        user_key = user_to_store(self.session, self.store)
+        stored_device = self.stored.device if self.stored is not None else None
         await self.budget.run(
             self.store.update(
                 self._key(),
@@ -343,7 +326,8 @@ class SessionHandle:
                 removed=changes.removed,
                 expected=expected,
                 expires=expires,
-                user_id=self.session.user_id if self.session.user_changed else None,
+                user_id=user_key if self.session.user_changed else None,
+                device=self.device_for(user_key, stored_device),
             )
         )
         self._done = "saved"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._cookies import SessionCookie
+from ._cookies import SessionCookie, first_secret
+from ._devices import check_labeler, compute_label, default_label
 from ._exceptions import (
     SessionConfigError,
     SessionConflictError,
@@ -21,7 +22,7 @@ from ._exceptions import (
 from ._lifecycle import SessionHandle
 from ._loading import HANDLE
 from ._logging import log_id, logger
-from ._policy import Policy
+from ._policy import Policy, check_settings, check_timing, path_prefixes
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
@@ -29,12 +30,12 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from ._cookies import SameSite
+    from ._devices import DeviceLabel
     from ._events import EventHook
     from ._policy import ConflictPolicy
     from .stores._base import SessionStore
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60  # 14 days, as Starlette
-_CONFLICT_POLICIES = ("raise", "last_writer_wins")
 
 
 class DynamoDBSessionMiddleware:
@@ -69,6 +70,14 @@ class DynamoDBSessionMiddleware:
     - `on_event`: a plain or async callable given a `SessionEvent` for each step
       of a request's session (loaded, created, saved, rotated, ended, ...), for
       audit logs and metrics; what it raises is logged, never breaks the request.
+    - `device_label`: a callable given the request (a Starlette `HTTPConnection`)
+      that returns the label to list a signed-in session under, or None; by
+      default the browser and OS families of the User-Agent ("Firefox on Linux").
+      Asked at most once a request, when a bound session is written; what it
+      raises is logged and costs the label, never the request.
+
+    A store without a `user_id_key` gets the first `secret_key` as one: the key of
+    the hash that stands for user ids in the table, and of session handles.
     """
 
     def __init__(
@@ -94,11 +103,14 @@ class DynamoDBSessionMiddleware:
         rotation_grace: int = 60,
         store_timeout: float = 3.0,
         on_event: EventHook | None = None,
+        device_label: DeviceLabel | None = None,
     ) -> None:
-        _validate(absolute_lifetime, refresh_interval, on_conflict, retry_after)
-        _validate_timing(rotation_grace, store_timeout)
+        check_settings(absolute_lifetime, refresh_interval, on_conflict, retry_after)
+        check_timing(rotation_grace, store_timeout)
         if on_event is not None and not callable(on_event):
             raise SessionConfigError(f"on_event must be a callable or None, not {on_event!r}")
+        check_labeler(device_label)
+        self.device_label: DeviceLabel = device_label or default_label
         self.app = app
         cookie = SessionCookie(
             secret_key=secret_key,
@@ -124,7 +136,10 @@ class DynamoDBSessionMiddleware:
             on_event=on_event,
             entry_overhead=getattr(store, "value_overhead", 0),  # encryption's, if any
         )
-        self.skip_paths = _path_prefixes(skip_paths)
+        for each in (store, fallback_store):
+            if each is not None and each.user_id_key is None:
+                each.user_id_key = first_secret(secret_key)
+        self.skip_paths = path_prefixes(skip_paths)
         if not isinstance(lazy, bool):
             raise SessionConfigError(f"lazy must be True or False, not {lazy!r}")
         self.lazy = lazy
@@ -135,6 +150,7 @@ class DynamoDBSessionMiddleware:
             await self.app(scope, receive, send)
             return
         handle = SessionHandle(self.policy)
+        handle.label_device = lambda: compute_label(self.device_label, scope)
         cookie_value = _cookie_value(scope, self.policy.cookie.name)
         path: str = scope["path"]
         if self.lazy:
@@ -268,43 +284,6 @@ def _idle_timeout(max_age: int | None) -> int:
     # As Starlette, max_age <= 0 gives a cookie the browser drops at once and whose
     # signature expires within the second: the stored copy lasts a second too.
     return max(max_age, 1)
-
-
-def _validate(
-    absolute_lifetime: int | None, refresh_interval: int | None, on_conflict: str, retry_after: int
-) -> None:
-    if absolute_lifetime is not None and absolute_lifetime <= 0:
-        raise SessionConfigError(
-            f"absolute_lifetime must be positive or None, not {absolute_lifetime}"
-        )
-    if refresh_interval is not None and refresh_interval < 0:
-        raise SessionConfigError(f"refresh_interval must be >= 0 or None, not {refresh_interval}")
-    if on_conflict not in _CONFLICT_POLICIES:
-        raise SessionConfigError(
-            f"on_conflict must be one of {_CONFLICT_POLICIES}, not {on_conflict!r}"
-        )
-    if retry_after < 0:
-        raise SessionConfigError(f"retry_after must be >= 0, not {retry_after}")
-
-
-def _validate_timing(rotation_grace: int, store_timeout: float) -> None:
-    if rotation_grace < 0:
-        raise SessionConfigError(f"rotation_grace must be >= 0 seconds, not {rotation_grace}")
-    if not store_timeout > 0:
-        raise SessionConfigError(
-            f"store_timeout must be a positive number of seconds, not {store_timeout}"
-        )
-
-
-def _path_prefixes(skip_paths: Collection[str]) -> tuple[str, ...]:
-    # A bare string would be iterated char by char: "/static" would skip every path.
-    prefixes = None if isinstance(skip_paths, (str, bytes)) else tuple(skip_paths)
-    if prefixes is None or not all(isinstance(p, str) and p.startswith("/") for p in prefixes):
-        raise SessionConfigError(
-            f"skip_paths must be a list of path prefixes that start with '/', not "
-            f"{skip_paths!r}; for one prefix write skip_paths=['/static']"
-        )
-    return prefixes
 
 
 def _follows_our_error(handle: SessionHandle, message: Message) -> bool:

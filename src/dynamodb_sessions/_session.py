@@ -15,7 +15,7 @@ from . import _serialization as json_codec
 from ._exceptions import SessionDataError, SessionError, SessionTooLargeError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 # A DynamoDB index partition key may hold up to 2048 bytes; stay well inside it.
 MAX_USER_ID_BYTES = 1024
@@ -50,16 +50,27 @@ class DynamoDBSessionDict(dict[str, Any]):
     #: an error handler's answer (replaced by its own) from the app's (kept).
     raised: SessionError | None = None
 
+    #: The opaque handle of this session in `store.list_user_sessions` (see
+    #: `UserSession.handle`); None for a session not stored yet: a new session gets
+    #: its handle when the response stores it, and a `regenerate_id()` a new one.
+    handle: str | None = None
+
     def __init__(
         self,
         stored: Mapping[str, str] | None = None,
         *,
         user_id: str | None = None,
+        user_key: str | None = None,
+        hash_user_id: Callable[[str], str] | None = None,
         entry_overhead: int = 0,
     ) -> None:
         super().__init__({k: json_codec.decode(v) for k, v in (stored or {}).items()})
-        #: The user this session is bound to (see `bind_user`), or None.
+        #: The user id given to `bind_user` in this request, or None: the store
+        #: keeps only its keyed hash (`user_key`), so a loaded session can't tell it.
         self.user_id = user_id
+        #: The binding as the store keeps it (`store.hash_user_id(user_id)`), as loaded.
+        self.user_key = user_key
+        self._hash_user_id = hash_user_id
         self.user_changed = False
         self._loaded: dict[str, str] = dict(stored or {})
         #: Bytes the store adds to each value beyond its JSON (encryption's seal).
@@ -80,7 +91,12 @@ class DynamoDBSessionDict(dict[str, Any]):
     def is_empty(self) -> bool:
         """No data and no user binding: nothing to store (a bound session with no
         data is a signed-in user, not an empty session)."""
-        return not self and self.user_id is None
+        return not self and not self.bound
+
+    @property
+    def bound(self) -> bool:
+        """Whether the session is bound to a user (in this request, or when loaded)."""
+        return self.user_id is not None or self.user_key is not None
 
     @property
     def is_available(self) -> bool:
@@ -111,14 +127,19 @@ class DynamoDBSessionDict(dict[str, Any]):
         if not isinstance(user_id, str) or not 0 < len(user_id.encode()) <= MAX_USER_ID_BYTES:
             raise SessionDataError(
                 f"user_id must be a non-empty string of at most {MAX_USER_ID_BYTES} bytes "
-                "(it is the partition key of the table's user index)"
+                "(the table keeps its keyed hash, in the user index)"
             )
         self.mark_accessed()
-        if user_id != self.user_id:
+        if user_id != self.user_id and not self._bound_to(user_id):
             self._check_total(sum(self._sizes.values()), user_id, None)
             self.mark_modified()
-            self.user_id = user_id
             self.user_changed = True
+        self.user_id = user_id
+
+    def _bound_to(self, user_id: str) -> bool:
+        """Whether the loaded binding is `user_id` already (no write needed)."""
+        hashed = self._hash_user_id
+        return self.user_key is not None and hashed is not None and hashed(user_id) == self.user_key
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._check(key, value)
@@ -134,7 +155,7 @@ class DynamoDBSessionDict(dict[str, Any]):
         """Empty the session; at save, its stored item is deleted (logout)."""
         self.mark_modified()
         self.cleared = True
-        self.user_id, self.user_changed = None, False
+        self.user_id, self.user_key, self.user_changed = None, None, False
         super().clear()
         self._sizes.clear()
 

@@ -70,10 +70,12 @@ class AppSessions:
 
     def __init__(self, app: ASGIApp, *, store: MemoryStore | None = None) -> None:
         self.app = app
-        self.store = MemoryStore(clock=FakeClock()) if store is None else store
+        self.store = _RememberingStore(clock=FakeClock()) if store is None else store
         self._middleware = _find_middleware(app)
         self._policy: Policy = self._middleware.policy
         self._original_store: SessionStore = self._policy.store
+        if self.store.user_id_key is None:  # as the middleware does for its own store
+            self.store.user_id_key = self._original_store.user_id_key
         self._policy.store = self.store
 
     @property
@@ -119,7 +121,8 @@ class AppSessions:
         expires = int(self.store.clock()) + self._policy.idle_timeout
         if self._policy.absolute_lifetime is not None:
             expires = min(expires, int(self.store.clock()) + self._policy.absolute_lifetime)
-        _at_once(self.store.create(key, data=encoded, expires=expires, user_id=user_id))
+        binding = None if user_id is None else self.store.hash_user_id(user_id)
+        _at_once(self.store.create(key, data=encoded, expires=expires, user_id=binding))
         cookie = self._policy.cookie
         client.cookies.set(
             cookie.name, cookie.value(session_id), domain=_cookie_domain(client), path=cookie.path
@@ -145,9 +148,14 @@ class AppSessions:
         return {name: json.loads(text) for name, text in stored.data.items()}
 
     def user_id(self, client: Any) -> str | None:
-        """The user `client`'s session is bound to (`bind_user()`), or None."""
+        """The user `client`'s session is bound to (`bind_user()`), or None. The
+        store keeps only a keyed hash of it: with a store of your own (`store=`), this
+        is that hash (compare it with `store.hash_user_id("ann")`)."""
         stored = self.stored(client)
-        return None if stored is None else stored.user_id
+        if stored is None or stored.user_id is None:
+            return None
+        known = getattr(self.store, "user_ids", {})
+        return known.get(stored.user_id, stored.user_id)  # type: ignore[no-any-return]
 
     def restore(self) -> None:
         """Put the app's own store back."""
@@ -174,6 +182,21 @@ def _at_once(call: Coroutine[Any, Any, _T]) -> _T:
         return done.value  # type: ignore[no-any-return]
     call.close()
     raise RuntimeError("the store's call waited: AppSessions needs a MemoryStore")
+
+
+class _RememberingStore(MemoryStore):
+    """A `MemoryStore` that remembers which user id each hash stands for, so that
+    `AppSessions.user_id()` can name the user a request bound."""
+
+    def __init__(self, *, clock: FakeClock) -> None:
+        super().__init__(clock=clock)
+        self.user_ids: dict[str, str] = {}
+
+    def hash_user_id(self, user_id: str) -> str:
+        """The keyed hash of `user_id`, remembered."""
+        hashed = super().hash_user_id(user_id)
+        self.user_ids[hashed] = user_id
+        return hashed
 
 
 def _cookie_domain(client: Any) -> str:

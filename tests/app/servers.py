@@ -39,9 +39,13 @@ def create_table(endpoint_url: str, name: str | None = None, *, user_index: bool
 
 
 def store_for(settings: Settings) -> DynamoDBStore:
-    """A store of its own on the table `settings` name, as another container's."""
+    """A store of its own on the table `settings` name, as another container's (whose
+    middleware would give it the first secret key as its `user_id_key`)."""
     return DynamoDBStore(
-        settings.table_name, region_name=settings.region_name, endpoint_url=settings.endpoint_url
+        settings.table_name,
+        region_name=settings.region_name,
+        endpoint_url=settings.endpoint_url,
+        user_id_key=settings.secret_keys[0],
     )
 
 

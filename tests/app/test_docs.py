@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
+from dynamodb_sessions.cli._table import USER_INDEX_SPEC
 from tests.support import cli_help, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +72,7 @@ def test_template_table_has_the_user_index(template: Any) -> None:
     properties = template["Resources"]["SessionsTable"]["Properties"]
 
     assert {"AttributeName": "user_id", "AttributeType": "S"} in properties["AttributeDefinitions"]
-    assert properties["GlobalSecondaryIndexes"] == [
-        {
-            "IndexName": "user_id-index",
-            "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        }
-    ]
+    assert properties["GlobalSecondaryIndexes"] == [USER_INDEX_SPEC]
 
 
 def test_table_snippet_matches_the_template(template: Any) -> None:

@@ -132,6 +132,57 @@ def test_browser_signs_out_everywhere(chromium: Any, base_url: str) -> None:
     expect(other.locator("#signed-in-as")).to_have_text("other@example.com")
 
 
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+)
+EDGE = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
+)
+
+
+@pytest.mark.browser
+def test_browser_lists_devices_ends_one_then_all_the_others(chromium: Any, base_url: str) -> None:
+    """Three browser profiles signed in as one user: the account page lists three
+    devices, ends the phone's session, then every session but its own."""
+    from playwright.sync_api import expect
+
+    laptop, phone, desktop = (
+        chromium.new_context(**agent).new_page()
+        for agent in ({}, {"user_agent": IPHONE}, {"user_agent": EDGE})
+    )
+    for page in (laptop, phone, desktop):
+        _sign_in(page, base_url, "devices@example.com")
+
+    laptop.click("#account-link")
+    devices = laptop.locator("tr.device")
+    expect(devices).to_have_count(3)
+    expect(laptop.locator("tr.device.current")).to_have_count(1)
+    expect(laptop.locator("tr.device.current .this-device")).to_have_text("(this device)")
+    expect(laptop.locator("tr.device.current .device-label")).to_contain_text("Chrome on Linux")
+    expect(laptop.locator("#session-count")).to_have_text("3")
+
+    laptop.locator("tr.device", has_text="Safari on iOS").locator("button").click()
+    laptop.wait_for_url(base_url + "/account")
+    expect(devices).to_have_count(2)
+    expect(laptop.locator("tr.device", has_text="Safari on iOS")).to_have_count(0)
+    phone.reload()
+    expect(phone.locator("#signed-out")).to_be_visible()
+    desktop.reload()
+    expect(desktop.locator("#signed-in-as")).to_have_text("devices@example.com")
+
+    laptop.click("#sign-out-others")
+    laptop.wait_for_url(base_url + "/account")
+    expect(devices).to_have_count(1)
+    expect(laptop.locator("tr.device.current")).to_have_count(1)
+    expect(laptop.locator("#sign-out-others")).to_have_count(0)
+    desktop.reload()
+    expect(desktop.locator("#signed-out")).to_be_visible()
+    laptop.goto(base_url + "/")
+    expect(laptop.locator("#signed-in-as")).to_have_text("devices@example.com")
+
+
 def _sign_in(page: Any, base_url: str, sub: str) -> None:
     """Sign in as `sub` through the pages, in a Chromium page."""
     from playwright.sync_api import expect

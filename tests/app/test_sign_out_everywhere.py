@@ -175,10 +175,16 @@ async def test_sessions_from_before_binding_are_bound_on_their_next_request(
     dynamodb = boto3.client(
         "dynamodb", region_name=settings.region_name, endpoint_url=settings.endpoint_url
     )
-    for key in await store.list_user_sessions(ann):
+    bound = dynamodb.scan(
+        TableName=settings.table_name,
+        FilterExpression="user_id = :u",
+        ExpressionAttributeValues={":u": {"S": store.hash_user_id(ann)}},
+    )["Items"]
+    assert len(bound) == 1
+    for item in bound:
         dynamodb.update_item(
             TableName=settings.table_name,
-            Key={"session_id": {"S": key}},
+            Key={"session_id": item["session_id"]},
             UpdateExpression="REMOVE user_id",
         )
     assert await store.list_user_sessions(ann) == []
@@ -213,3 +219,65 @@ async def test_table_without_the_user_index(
     assert response.status_code == 503
     assert "could not all be ended" in response.text
     assert email in (await client.get("/")).text  # still signed in: try again later
+
+
+SIGN_OUT_DEVICE = "/account/devices/sign-out"
+SIGN_OUT_OTHERS = "/account/devices/sign-out-others"
+
+
+def _handles(page: httpx.Response) -> list[tuple[str, bool]]:
+    """(handle, is this device) per device row of the account page."""
+    rows = re.findall(r'<tr class="device( current)?" data-handle="([^"]+)"', page.text)
+    return [(handle, bool(current)) for current, handle in rows]
+
+
+async def test_the_account_page_lists_devices_and_ends_one_or_the_others(
+    settings: Settings, client_for: ClientFactory, provider: httpx.AsyncClient, issuer: str
+) -> None:
+    app = create_app(settings)
+    laptop, phone, tablet, bob = (client_for(app) for _ in range(4))
+    ann, _ = await _new_user(provider, issuer, "ann")
+    bob_sub, bob_email = await _new_user(provider, issuer, "bob")
+    for client, sub in ((laptop, ann), (phone, ann), (tablet, ann), (bob, bob_sub)):
+        await sign_in(client, provider, sub)
+    listed = _handles(await laptop.get("/account"))
+    assert len(listed) == 3
+    (mine,) = [handle for handle, current in listed if current]
+    (phones,) = [h for h, current in _handles(await phone.get("/account")) if current]
+    bobs = _handles(await bob.get("/account"))[0][0]
+
+    # Bob's handle, a forged one and an empty one end nothing.
+    for handle in (bobs, "forged", ""):
+        response = await laptop.post(SIGN_OUT_DEVICE, data={"handle": handle})
+        assert response.status_code == 303
+    assert len(_handles(await laptop.get("/account"))) == 3
+    assert bob_email in (await bob.get("/")).text
+
+    response = await laptop.post(SIGN_OUT_DEVICE, data={"handle": phones})
+    assert response.status_code == 303
+    assert response.headers["location"] == "https://testserver/account"
+    assert _signed_out(await phone.get("/"))
+    assert len(_handles(await laptop.get("/account"))) == 2
+
+    assert (await laptop.post(SIGN_OUT_OTHERS)).status_code == 303
+    assert _handles(await laptop.get("/account")) == [(mine, True)]
+    assert _signed_out(await tablet.get("/"))
+    assert bob_email in (await bob.get("/")).text
+
+
+async def test_device_sign_out_is_refused_without_a_user_or_on_cookie_sessions(
+    settings: Settings,
+    cookie_settings: Settings,
+    client_for: ClientFactory,
+    provider: httpx.AsyncClient,
+    issuer: str,
+) -> None:
+    anonymous = client_for(create_app(settings))
+    assert (await anonymous.post(SIGN_OUT_OTHERS)).status_code == 401
+    cookies = client_for(create_app(cookie_settings))
+    sub, _ = await _new_user(provider, issuer, "dan")
+    await sign_in(cookies, provider, sub)
+    assert 'id="devices"' not in (await cookies.get("/account")).text
+    response = await cookies.post(SIGN_OUT_DEVICE, data={"handle": "x"})
+    assert response.status_code == 404
+    assert "needs server-side sessions" in response.text

@@ -18,8 +18,10 @@ from types_boto3_dynamodb.client import DynamoDBClient
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
 from tests.support import (
+    USER_ID_KEY,
     cli_help,
     cli_on,
+    handle_of,
     make_client,
     new_key,
     one_line_error,
@@ -67,7 +69,14 @@ def test_create_table_with_user_index_is_idempotent(server: LocalServer) -> None
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "user_id-index"
     assert index["KeySchema"] == [{"AttributeName": "user_id", "KeyType": "HASH"}]
-    assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"  # hashed session ids only
+    # The hashed ids, and what a device list shows: never session data.
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == [
+        "created",
+        "device",
+        "last_seen",
+        "ttl",
+    ]
 
 
 def test_create_table_adds_the_index_to_an_existing_table(server: LocalServer) -> None:
@@ -332,26 +341,32 @@ def test_stats_counts_and_histogram(server: LocalServer) -> None:
 # --- sessions list / revoke ---------------------------------------------------------------
 
 
-def test_sessions_list_and_revoke_one_users_sessions(server: LocalServer) -> None:
+def test_sessions_list_and_revoke_one_users_sessions(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name = unique_name("cli")
     if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
         pytest.fail("create-table failed")
-    store = DynamoDBStore(name, client=make_client(server.endpoint_url))
+    without_key = cli_on(server, "sessions", "list", "--user", "ann", "--table-name", name)
+    assert "DYNAMODB_SESSIONS_USER_ID_KEY" in one_line_error(without_key, "sessions list")
+    monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
+    store = DynamoDBStore(name, client=make_client(server.endpoint_url), user_id_key=USER_ID_KEY)
     expires = int(time.time()) + 3600
     keys = {"ann-laptop": "a1" * 32, "ann-phone": "a2" * 32, "bob": "b1" * 32}
 
     async def create_all() -> None:
         for label, key in keys.items():
             user = label.split("-")[0] + "@example.com"
-            await store.create(key, data={"n": "1"}, expires=expires, user_id=user)
+            hashed = store.hash_user_id(user)
+            await store.create(key, data={"n": "1"}, expires=expires, user_id=hashed, device=label)
 
     anyio.run(create_all)
     listed = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
     assert listed.returncode == 0, listed.stderr
-    assert "2 live sessions of user ann@example.com (hashed ids):" in listed.stdout
-    assert keys["ann-laptop"] in listed.stdout
-    assert keys["ann-phone"] in listed.stdout
-    assert keys["bob"] not in listed.stdout
+    assert "2 live sessions of user ann@example.com:" in listed.stdout
+    assert f"{handle_of(keys['ann-laptop'])}  created " in listed.stdout
+    assert re.search(r"last seen \d{4}-\d\d-\d\d [\d:]+Z  ann-phone$", listed.stdout, re.M)
+    assert "bob" not in listed.stdout
 
     revoked = cli_on(
         server, "sessions", "revoke", "--user", "ann@example.com", "--table-name", name
@@ -366,7 +381,38 @@ def test_sessions_list_and_revoke_one_users_sessions(server: LocalServer) -> Non
     empty = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
     assert empty.stdout == "no sessions of user ann@example.com\n"
     bob = cli_on(server, "sessions", "list", "--user", "bob@example.com", "--table-name", name)
-    assert "1 live session of user bob@example.com (hashed ids):" in bob.stdout
+    assert "1 live session of user bob@example.com:" in bob.stdout
+
+
+def test_sweep_hash_user_ids_rewrites_the_bindings_that_name_their_user(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_name("cli")
+    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
+        pytest.fail("create-table failed")
+    client = make_client(server.endpoint_url)
+    store = DynamoDBStore(name, client=client, user_id_key=USER_ID_KEY)
+    ttl = int(time.time()) + 3600
+    legacy, hashed = session_item(ttl, user="ann@example.com"), session_item(ttl)
+    hashed["user_id"] = {"S": store.hash_user_id("bob@example.com")}
+    for item in (legacy, hashed, session_item(ttl)):
+        client.put_item(TableName=name, Item=item)
+    sweep = ("sweep", "--hash-user-ids", "--table-name", name)
+    without_key = cli_on(server, *sweep)
+    assert "DYNAMODB_SESSIONS_USER_ID_KEY" in one_line_error(without_key, "sweep")
+    monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
+    assert "dry run: 1 session with a raw user id" in cli_on(server, *sweep, "--dry-run").stdout
+    assert anyio.run(store.list_user_sessions, "ann@example.com") == []
+
+    result = cli_on(server, *sweep)
+
+    assert result.returncode == 0, result.stderr
+    assert "hashed the user id of 1 of 1 session with a raw user id" in result.stdout
+    (listed,) = anyio.run(store.list_user_sessions, "ann@example.com")
+    assert listed.handle == handle_of(legacy["session_id"]["S"])
+    assert "ann@example.com" not in json.dumps(client.scan(TableName=name)["Items"])
+    assert len(anyio.run(store.list_user_sessions, "bob@example.com")) == 1
+    assert "hashed the user id of 0 of 0" in cli_on(server, *sweep).stdout
 
 
 def test_sessions_on_a_table_without_the_index_says_how_to_add_it(server: LocalServer) -> None:

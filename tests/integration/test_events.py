@@ -13,6 +13,7 @@ from devservers.dynamodb import LocalServer
 from dynamodb_sessions import EVENT_NAMES, DynamoDBStore, MemoryStore, SessionEvent
 from tests.sessions_app import make_app
 from tests.support import (
+    USER_ID_KEY,
     indexed_table,
     key_of,
     new_key,
@@ -160,7 +161,7 @@ async def test_revocation_reports_each_session_it_ends(
 ) -> None:
     events: list[SessionEvent] = []
     store: DynamoDBStore | MemoryStore = (
-        MemoryStore(on_event=events.append)
+        MemoryStore(on_event=events.append, user_id_key=USER_ID_KEY)
         if kind == "memory"
         else store_at_url(dynalite_server, table=indexed_table(dynalite_server))
     )
@@ -168,7 +169,7 @@ async def test_revocation_reports_each_session_it_ends(
         store.on_event = events.append
     user, keys = unique_name("user"), [new_key(), new_key()]
     for key in keys:
-        await store.create(key, data={}, expires=2**31, user_id=user)
+        await store.create(key, data={}, expires=2**31, user_id=store.hash_user_id(user))
     assert await store.revoke_user_sessions(user) == 2
     assert sorted(e.session for e in events) == sorted(key[:12] for key in keys)
     assert {e.name for e in events} == {"revoked"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dynamodb_sessions import SessionConflictError, SessionStoreError
+from dynamodb_sessions import SessionConfigError, SessionConflictError, SessionStoreError
 from tests.support import AnyStore, Clock, new_key, stored_data
 
 pytestmark = pytest.mark.anyio
@@ -161,7 +161,7 @@ async def rotate(store: AnyStore, key: str, new: str, clock: Clock, *, version: 
         data={"user": '"ann"'},
         created=int(clock()) - 5,
         expires=int(clock()) + 60,
-        user_id="ann",
+        user_id=store.hash_user_id("ann"),
         tombstone_expires=int(clock()) + 10,
     )
 
@@ -170,13 +170,14 @@ async def test_rotate_moves_the_session_and_leaves_a_tombstone(
     any_store: AnyStore, clock: Clock
 ) -> None:
     key, new = new_key(), new_key()
-    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id="ann")
+    ann = any_store.hash_user_id("ann")
+    await any_store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id=ann)
     loaded = await any_store.load(key)
     assert loaded is not None
     await rotate(any_store, key, new, clock, version=loaded.version)
     moved = await any_store.load(new)
     assert moved is not None
-    assert (dict(moved.data), moved.user_id, moved.rotated) == ({"user": '"ann"'}, "ann", False)
+    assert (dict(moved.data), moved.user_id, moved.rotated) == ({"user": '"ann"'}, ann, False)
     assert (moved.created, moved.expires) == (int(clock()) - 5, int(clock()) + 60)
     tombstone = await any_store.load(key)
     assert tombstone is not None
@@ -236,3 +237,41 @@ async def test_a_refresh_of_the_expiry_alone_keeps_the_version(
     written = await any_store.load(key)
     assert written is not None
     assert written.version == 2
+
+
+async def test_every_write_sets_last_seen_and_keeps_the_device(
+    any_store: AnyStore, clock: Clock
+) -> None:
+    key, new = new_key(), new_key()
+    user = any_store.hash_user_id("ann")
+    await any_store.create(key, data={}, expires=int(clock()) + 60, user_id=user, device="Firefox")
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert (stored.last_seen, stored.device) == (int(clock()), "Firefox")
+    clock.advance(7)
+    await any_store.update(key, changed={}, removed=(), expected=None, expires=int(clock()) + 60)
+    stored = await any_store.load(key)
+    assert stored is not None
+    assert (stored.last_seen, stored.device, stored.version) == (int(clock()), "Firefox", 1)
+    clock.advance(3)
+    await any_store.update(
+        key, changed={"a": "1"}, removed=(), expected=None, expires=int(clock()) + 60,
+        device="Chrome",
+    )  # fmt: skip
+    await any_store.rotate(
+        key, new, version=2, data={"a": "1"}, created=stored.created, expires=int(clock()) + 60,
+        user_id=user, tombstone_expires=int(clock()) + 10, device="Chrome",
+    )  # fmt: skip
+    moved = await any_store.load(new)
+    assert moved is not None
+    assert (moved.last_seen, moved.device, moved.user_id) == (int(clock()), "Chrome", user)
+    tombstone = await any_store.load(key)
+    assert tombstone is not None
+    assert tombstone.device is None
+
+
+async def test_a_raw_user_id_is_refused(any_store: AnyStore, clock: Clock) -> None:
+    key = new_key()
+    with pytest.raises(SessionConfigError, match="hash_user_id"):
+        await any_store.create(key, data={}, expires=int(clock()) + 60, user_id="ann@example.com")
+    assert await any_store.load(key) is None

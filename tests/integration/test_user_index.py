@@ -29,6 +29,8 @@ from tests.support import (
     Clock,
     RequestCounter,
     StoreFactory,
+    handle_of,
+    handles,
     indexed_table,
     new_key,
     store_at_url,
@@ -52,11 +54,13 @@ def new_user() -> str:
 @pytest.mark.anyio
 async def test_create_binds_the_session_to_a_user(store: AnyStore, clock: Clock) -> None:
     key, user = new_key(), new_user()
-    await store.create(key, data={"a": "1"}, expires=int(clock()) + 60, user_id=user)
+    await store.create(
+        key, data={"a": "1"}, expires=int(clock()) + 60, user_id=store.hash_user_id(user)
+    )
     stored = await store.load(key)
     assert stored is not None
-    assert stored.user_id == user
-    assert await store.list_user_sessions(user) == [key]
+    assert stored.user_id == store.hash_user_id(user) != user
+    assert handles(await store.list_user_sessions(user)) == [handle_of(key)]
 
 
 @pytest.mark.anyio
@@ -65,23 +69,24 @@ async def test_update_binds_and_none_leaves_the_binding(store: AnyStore, clock: 
     expires = int(clock()) + 60
     await store.create(key, data={"a": "1"}, expires=expires)
     assert (await store.load(key)).user_id is None  # type: ignore[union-attr]
-    await store.update(key, changed={}, removed=(), expected=None, expires=expires, user_id=user)
+    hashed = store.hash_user_id(user)
+    await store.update(key, changed={}, removed=(), expected=None, expires=expires, user_id=hashed)
     await store.update(key, changed={"a": "2"}, removed=(), expected=None, expires=expires)
     stored = await store.load(key)
     assert stored is not None
-    assert (stored.user_id, dict(stored.data)) == (user, {"a": "2"})
+    assert (stored.user_id, dict(stored.data)) == (hashed, {"a": "2"})
 
 
 @pytest.mark.anyio
 async def test_list_returns_the_users_live_sessions_only(store: AnyStore, clock: Clock) -> None:
     ann, bob = new_user(), new_user()
     short, long, other = new_key(), new_key(), new_key()
-    await store.create(short, data={}, expires=int(clock()) + 5, user_id=ann)
-    await store.create(long, data={}, expires=int(clock()) + 60, user_id=ann)
-    await store.create(other, data={}, expires=int(clock()) + 60, user_id=bob)
-    assert await store.list_user_sessions(ann) == sorted([short, long])
+    await store.create(short, data={}, expires=int(clock()) + 5, user_id=store.hash_user_id(ann))
+    await store.create(long, data={}, expires=int(clock()) + 60, user_id=store.hash_user_id(ann))
+    await store.create(other, data={}, expires=int(clock()) + 60, user_id=store.hash_user_id(bob))
+    assert handles(await store.list_user_sessions(ann)) == sorted(map(handle_of, [short, long]))
     clock.advance(5)
-    assert await store.list_user_sessions(ann) == [long]
+    assert handles(await store.list_user_sessions(ann)) == [handle_of(long)]
     assert await store.list_user_sessions(new_user()) == []
 
 
@@ -90,7 +95,8 @@ async def test_revoke_ends_every_session_of_the_user_only(store: AnyStore, clock
     ann, bob = new_user(), new_user()
     first, second, bobs = new_key(), new_key(), new_key()
     for key, user in ((first, ann), (second, ann), (bobs, bob)):
-        await store.create(key, data={"u": "1"}, expires=int(clock()) + 60, user_id=user)
+        hashed = store.hash_user_id(user)
+        await store.create(key, data={"u": "1"}, expires=int(clock()) + 60, user_id=hashed)
     assert await store.revoke_user_sessions(ann) == 2
     assert await store.load(first) is None
     assert await store.load(second) is None
@@ -105,11 +111,13 @@ async def test_revoke_ends_every_session_of_the_user_only(store: AnyStore, clock
 async def test_a_rebound_session_belongs_to_its_new_user(store: AnyStore, clock: Clock) -> None:
     ann, bob, key = new_user(), new_user(), new_key()
     expires = int(clock()) + 60
-    await store.create(key, data={}, expires=expires, user_id=ann)
-    await store.update(key, changed={}, removed=(), expected=None, expires=expires, user_id=bob)
+    await store.create(key, data={}, expires=expires, user_id=store.hash_user_id(ann))
+    await store.update(
+        key, changed={}, removed=(), expected=None, expires=expires, user_id=store.hash_user_id(bob)
+    )
     assert await store.list_user_sessions(ann) == []
     assert await store.revoke_user_sessions(ann) == 0
-    assert await store.list_user_sessions(bob) == [key]
+    assert handles(await store.list_user_sessions(bob)) == [handle_of(key)]
 
 
 @pytest.mark.anyio
@@ -118,8 +126,8 @@ async def test_revoke_pages_through_many_sessions(store: AnyStore, clock: Clock)
     keys = [new_key() for _ in range(30)]
     for key in keys:
         await store.create(key, data={"pad": '"' + "x" * 2000 + '"'}, expires=int(clock()) + 60,
-                           user_id=user)  # fmt: skip
-    assert await store.list_user_sessions(user) == sorted(keys)
+                           user_id=store.hash_user_id(user))  # fmt: skip
+    assert handles(await store.list_user_sessions(user)) == sorted(map(handle_of, keys))
     assert await store.revoke_user_sessions(user) == 30
     assert await store.list_user_sessions(user) == []
 
@@ -181,8 +189,8 @@ async def sign_out_everywhere(request: Request) -> Response:
     session = request.session
     assert isinstance(session, DynamoDBSessionDict)
     store: DynamoDBStore = request.app.state.store
-    assert session.user_id is not None
-    ended = await store.revoke_user_sessions(session.user_id)
+    assert session.bound  # session.user_id is None: the table keeps only its hash
+    ended = await store.revoke_user_sessions(session["user"])
     session.clear()  # this session was among them: end it here too, without a 409
     return JSONResponse({"ended": ended})
 

@@ -103,7 +103,7 @@ async def rotate_old_to_new(store: MemoryStore, data: dict[str, str]) -> None:
         data=data,
         created=0,
         expires=2**40,
-        user_id="ann",
+        user_id=None,
         tombstone_expires=2**40,
     )
 

@@ -31,6 +31,7 @@ def test_export_list_is_pinned() -> None:
         "SessionTooLargeError",
         "SessionTooManyChangesError",
         "StoredSession",
+        "UserSession",
         "UserSessionStore",
         "__version__",
         "load_session",

@@ -67,7 +67,9 @@ _COMMANDS = {
     "sessions": (
         "list or revoke the sessions of one user (needs the user index)",
         "List or end every session bound to a user with `request.session.bind_user()`. "
-        "Needs the user_id-index GSI (create-table --with-user-index).",
+        "Needs the user_id-index GSI (create-table --with-user-index), and the key of the "
+        "app's user-id hash in DYNAMODB_SESSIONS_USER_ID_KEY (the app's first secret_key, "
+        "unless it passes its own user_id_key): the table holds hashed user ids only.",
         [
             "dynamodb-sessions sessions list --user alice@example.com",
             "dynamodb-sessions sessions revoke --user alice@example.com",
@@ -156,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub["sweep"].add_argument("--dry-run", action="store_true", help="count, delete nothing")
     sub["generate-key"].add_argument(
         "--key-id", default=None, help="the key's id (default: k and the UTC date and time)"
+    )
+    sub["sweep"].add_argument(
+        "--hash-user-ids",
+        action="store_true",
+        help="also rewrite user ids stored by releases before hashing as their keyed hash "
+        "(needs DYNAMODB_SESSIONS_USER_ID_KEY)",
     )
     for name in ("sweep", "stats", "rotate-keys"):
         sub[name].add_argument(

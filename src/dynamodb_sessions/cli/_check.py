@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._exceptions import SessionTableNotFoundError
-from ..stores._item import PARTITION_KEY, TTL, USER_ID, USER_INDEX
+from ..stores._item import LISTED, PARTITION_KEY, TTL, USER_ID, USER_INDEX
 from ._table import describe, ttl_status, user_index_of
 
 if TYPE_CHECKING:
@@ -108,6 +108,12 @@ def _ttl(client: DynamoDBClient, table_name: str, create_command: str) -> Row:
     return Row("TTL", WRONG, found, fix)
 
 
+_OLD_PROJECTION = (
+    "works; listing a user's sessions costs a GetItem each until the index is recreated "
+    "(docs/DYNAMODB_TABLES_SETUP.md, 'Upgrading the user index')"
+)
+
+
 def _user_index(table: Mapping[str, Any], wanted: bool, create_command: str) -> Row:
     index = user_index_of(table)
     add = f"run `{create_command} --with-user-index`"
@@ -124,10 +130,12 @@ def _user_index(table: Mapping[str, Any], wanted: bool, create_command: str) -> 
     if keys != [(USER_ID, "HASH")] or types.get(USER_ID) != "S":
         return Row("user index", WRONG, found,
                    f"delete the index (aws dynamodb update-table), then {add}")  # fmt: skip
-    if projection != "KEYS_ONLY":
+    if projection == "KEYS_ONLY":
+        return Row("user index", OK, found, _OLD_PROJECTION)
+    if projection != "INCLUDE" or set(index["Projection"].get("NonKeyAttributes", [])) != {*LISTED}:
         return Row("user index", WRONG, found,
-                   "it copies session data; delete it and recreate it with create-table "
-                   "--with-user-index (KEYS_ONLY)")  # fmt: skip
+                   f"it must project {', '.join(LISTED)} only (never session data); delete it "
+                   f"and recreate it: {add}")  # fmt: skip
     if status != "ACTIVE":
         return Row("user index", WRONG, found, "wait until it is ACTIVE")
     return Row("user index", OK, found)

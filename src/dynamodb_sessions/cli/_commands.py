@@ -118,7 +118,28 @@ def _sweep(args: argparse.Namespace) -> int:
     else:
         kept = f", {result.refreshed} kept (refreshed meanwhile)" if result.refreshed else ""
         _say(f"deleted {result.deleted} expired of {scanned}{kept}")
+    if args.hash_user_ids:
+        _hash_user_ids(args, client)
     return 0
+
+
+def _hash_user_ids(args: argparse.Namespace, client: DynamoDBClient) -> None:
+    import os
+
+    from ..stores.dynamodb import DynamoDBStore
+    from ._maintenance import hash_user_ids
+
+    key = os.environ.get(USER_ID_KEY_VARIABLE) or None
+    store = DynamoDBStore(args.table_name, client=client, user_id_key=key)
+    store.hash_user_id("")  # no key: fail before the scan, saying how to give one
+    found, rewritten = hash_user_ids(
+        client, args.table_name, hash_user_id=store.hash_user_id, dry_run=args.dry_run,
+        page_size=args.page_size,
+    )  # fmt: skip
+    if args.dry_run:
+        _say(f"dry run: {plural(found, 'session')} with a raw user id; none rewritten")
+    else:
+        _say(f"hashed the user id of {rewritten} of {plural(found, 'session')} with a raw user id")
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -155,11 +176,21 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _sessions(args: argparse.Namespace) -> int:
+    import os
+
     import anyio
 
+    from ..stores._calls import missing_index
     from ..stores.dynamodb import DynamoDBStore
+    from ._table import user_index_of
 
-    store = DynamoDBStore(args.table_name, client=_client(args))
+    client = _client(args)
+    # The table and its index first: their errors say more than a missing key's.
+    if user_index_of(client.describe_table(TableName=args.table_name)["Table"]) is None:
+        raise missing_index(args.table_name)
+    # The key of the app's user-id hash: its first secret_key unless it sets its own.
+    key = os.environ.get(USER_ID_KEY_VARIABLE) or None
+    store = DynamoDBStore(args.table_name, client=client, user_id_key=key)
     if args.action == "list":
         return anyio.run(_list_sessions, store, args.user)
     ended = anyio.run(store.revoke_user_sessions, args.user)
@@ -168,15 +199,15 @@ def _sessions(args: argparse.Namespace) -> int:
 
 
 async def _list_sessions(store: DynamoDBStore, user: str) -> int:
-    keys = await store.list_user_sessions(user)
-    if not keys:
+    sessions = await store.list_user_sessions(user)
+    if not sessions:
         _say(f"no sessions of user {user}")
         return 0
-    _say(f"{plural(len(keys), 'live session')} of user {user} (hashed ids):")
-    for key in keys:
-        stored = await store.load(key)
-        if stored is not None:  # it may have ended since
-            _say(f"  {key}  created {_when(stored.created)}  expires {_when(stored.expires)}")
+    _say(f"{plural(len(sessions), 'live session')} of user {user}:")
+    for s in sessions:
+        _say(
+            f"  {s.handle}  created {_when(s.created)}  last seen {_when(s.last_seen)}  {s.device}"
+        )
     return 0
 
 
@@ -205,28 +236,27 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     progress = _Progress(_approximate_count(client, args.table_name))
 
     def report(result: RotateResult) -> None:
-        progress.update(result.scanned, f"{_count(result.values, 'value')} sealed again")
+        progress.update(result.scanned, f"{plural(result.values, 'value')} sealed again")
 
     result = rotate_keys(client, args.table_name, cipher, page_size=args.page_size, progress=report)
     progress.done()
     _say(
-        f"sealed {_count(result.values, 'value')} in {_count(result.sessions, 'session')} "
-        f"with key {cipher.key_id} ({_count(result.scanned, 'item')} scanned)"
+        f"sealed {plural(result.values, 'value')} in {plural(result.sessions, 'session')} "
+        f"with key {cipher.key_id} ({plural(result.scanned, 'item')} scanned)"
     )
     if result.unreadable:
         _say(
-            f"{_count(result.unreadable, 'session')} left as is: a value no key in "
+            f"{plural(result.unreadable, 'session')} left as is: a value no key in "
             f"{KEYS_VARIABLE} opens (its key was removed already, or it was tampered with)"
         )
     if result.changed:
-        _say(f"{_count(result.changed, 'session')} kept changing: run rotate-keys again")
+        _say(f"{plural(result.changed, 'session')} kept changing: run rotate-keys again")
         return 1
     return 0
 
 
-def _count(n: int, noun: str) -> str:
-    """2, "value" -> "2 values"; 1, "value" -> "1 value"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+#: The variable `sessions list/revoke` read the app's `user_id_key` from.
+USER_ID_KEY_VARIABLE = "DYNAMODB_SESSIONS_USER_ID_KEY"
 
 
 def _approximate_count(client: DynamoDBClient, table_name: str) -> int:

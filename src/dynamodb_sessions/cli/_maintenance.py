@@ -106,6 +106,50 @@ class _ExpiredDelete:
         return True
 
 
+def hash_user_ids(
+    client: DynamoDBClient,
+    table_name: str,
+    *,
+    hash_user_id: Callable[[str], str],
+    dry_run: bool,
+    page_size: int = 100,
+) -> tuple[int, int]:
+    """Rewrite every binding that names its user (an item written before user ids
+    were hashed) as `hash_user_id` of it; return (found, rewritten). Each write is
+    conditioned on the binding still being that raw id, so a session rebound or
+    ended meanwhile is left alone."""
+    from botocore.exceptions import ClientError
+
+    from ..stores._users import is_user_key
+
+    found = rewritten = 0
+    pages = scan_pages(
+        client, table_name, page_size=page_size, ProjectionExpression=f"{PARTITION_KEY}, {USER_ID}"
+    )
+    for page in pages:
+        raw = [i for i in page if USER_ID in i and not is_user_key(i[USER_ID]["S"])]
+        found += len(raw)
+        for item in [] if dry_run else raw:
+            user_id = item[USER_ID]["S"]
+            try:
+                client.update_item(
+                    TableName=table_name,
+                    Key={PARTITION_KEY: item[PARTITION_KEY]},
+                    UpdateExpression=f"SET {USER_ID} = :hashed",
+                    ConditionExpression=f"{USER_ID} = :raw",
+                    ExpressionAttributeValues={
+                        ":hashed": {"S": hash_user_id(user_id)},
+                        ":raw": {"S": user_id},
+                    },
+                )
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise
+                continue
+            rewritten += 1
+    return found, rewritten
+
+
 class Stats:
     """What a full Scan of the table found."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..stores._item import PARTITION_KEY, TTL, USER_ID, USER_INDEX
+from ..stores._item import LISTED, PARTITION_KEY, TTL, USER_ID, USER_INDEX
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -18,12 +18,16 @@ if TYPE_CHECKING:
 
     from types_boto3_dynamodb.client import DynamoDBClient
 
-# KEYS_ONLY: the index holds the table key (the hashed session id) and the user id,
-# never session data.
+# The index holds the table key (the hashed session id), the hashed user id, and what
+# a listing of the user's devices shows (so listing is one Query), never session data.
+USER_INDEX_PROJECTION: dict[str, Any] = {
+    "ProjectionType": "INCLUDE",
+    "NonKeyAttributes": list(LISTED),
+}
 USER_INDEX_SPEC: dict[str, Any] = {
     "IndexName": USER_INDEX,
     "KeySchema": [{"AttributeName": USER_ID, "KeyType": "HASH"}],
-    "Projection": {"ProjectionType": "KEYS_ONLY"},
+    "Projection": USER_INDEX_PROJECTION,
 }
 
 

@@ -5,6 +5,14 @@ from __future__ import annotations
 from ._base import SessionStore, UserSessionStore
 from ._memory import MemoryStore
 from ._stored import StoredSession
+from ._users import UserSession
 from .dynamodb import DynamoDBStore
 
-__all__ = ["DynamoDBStore", "MemoryStore", "SessionStore", "StoredSession", "UserSessionStore"]
+__all__ = [
+    "DynamoDBStore",
+    "MemoryStore",
+    "SessionStore",
+    "StoredSession",
+    "UserSession",
+    "UserSessionStore",
+]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Protocol, runtime_checkable
 
 from ._stored import StoredSession
+from ._users import UserIdKey, UserSession
 
 
 @runtime_checkable
@@ -25,7 +26,10 @@ class SessionStore(Protocol):
       raises for those; it raises `SessionStoreError` only when the store fails.
       A live tombstone (see `rotate`) is returned with `rotated=True`.
     - `create` stores a new session; the key must not exist yet. `user_id`, if
-      given, binds it to that user.
+      given, binds it to that user. Every `user_id` a write takes, and the one
+      `load` gives back, is the binding as stored: `hash_user_id(user_id)`, never
+      a raw id (a write refuses one with `SessionConfigError`). `device`, if given,
+      records the label of the device; every write sets `last_seen` to now.
     - `update` sets and removes the given keys only, leaving other keys as they
       are, and sets `expires`. It raises `SessionConflictError` with `gone=True`
       if the session no longer exists or has expired (it never resurrects one),
@@ -55,13 +59,27 @@ class SessionStore(Protocol):
     """
 
     clock: Callable[[], float]
+    #: The secret that keys `hash_user_id` and session handles; None until given
+    #: (the middleware sets its first `secret_key` on a store without one).
+    user_id_key: UserIdKey | None
+
+    def hash_user_id(self, user_id: str) -> str:
+        """The keyed hash that stands for `user_id` in the store; raises
+        `SessionConfigError` (saying how to fix it) without a `user_id_key`."""
+        ...
 
     async def load(self, key: str) -> StoredSession | None:
         """Return the live session stored under `key`, or None."""
         ...
 
     async def create(
-        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+        self,
+        key: str,
+        *,
+        data: Mapping[str, str],
+        expires: int,
+        user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Store a new session under `key`, created now."""
         ...
@@ -75,6 +93,7 @@ class SessionStore(Protocol):
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Write only the changed keys of a live session, and its new expiry."""
         ...
@@ -90,6 +109,7 @@ class SessionStore(Protocol):
         expires: int,
         user_id: str | None,
         tombstone_expires: int,
+        device: str | None = None,
     ) -> None:
         """Move the session under `key`, as loaded at `version`, to `new_key`."""
         ...
@@ -102,19 +122,30 @@ class SessionStore(Protocol):
 @runtime_checkable
 class UserSessionStore(SessionStore, Protocol):
     """A store that also finds sessions by the user they are bound to (`bind_user`):
-    both `DynamoDBStore` (with the table's user index) and `MemoryStore`.
+    both `DynamoDBStore` (with the table's user index) and `MemoryStore`. Each method
+    takes the raw user id and hashes it with `hash_user_id`.
 
-    - `list_user_sessions` returns the keys of the live sessions bound to
-      `user_id`, sorted; tombstones and expired sessions are not among them.
-    - `revoke_user_sessions` ends each of them and returns how many it ended; a
-      request of one of them that is in flight can't bring it back (its save gets
-      `SessionConflictError` with `gone=True`).
+    - `list_user_sessions` returns a `UserSession` per live session bound to
+      `user_id`, most recently seen first; tombstones and expired sessions are
+      not among them. `current` marks the one with that handle (`current=True`).
+    - `revoke_session` ends the live session of `user_id` whose handle is
+      `handle` and returns True; a handle of no live session of that user (unknown,
+      forged, another user's) ends nothing and returns False.
+    - `revoke_user_sessions` ends each of them but the one whose handle is `keep`
+      and returns how many it ended; a request of an ended one that is in flight
+      can't bring it back (its save gets `SessionConflictError` with `gone=True`).
     """
 
-    async def list_user_sessions(self, user_id: str) -> list[str]:
-        """The keys of the live sessions bound to `user_id`."""
+    async def list_user_sessions(
+        self, user_id: str, *, current: str | None = None
+    ) -> list[UserSession]:
+        """The live sessions (devices) bound to `user_id`."""
         ...
 
-    async def revoke_user_sessions(self, user_id: str) -> int:
-        """End every live session bound to `user_id`; return how many ended."""
+    async def revoke_session(self, user_id: str, handle: str) -> bool:
+        """End the session of `user_id` whose handle is `handle`; whether one ended."""
+        ...
+
+    async def revoke_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every live session bound to `user_id` but `keep`; return how many ended."""
         ...

@@ -13,7 +13,10 @@ One item per session; the table's partition key is `session_id`, a string::
     wid         S  a random token of the last write, and wid1..wid5 those of the five
                    writes before it: a write whose answer was lost recognises its own
                    work by its token, even after other writes
-    user_id     S  the user the session is bound to, if any (key of the user index)
+    user_id     S  the keyed hash of the user the session is bound to, if any (the key
+                   of the user index; `_users.hash_user_id`, never the raw id)
+    last_seen   N  epoch second of the last write (every write sets it: no write of its own)
+    device      S  the label of the device a bound session was signed in on
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from itertools import pairwise
 from typing import Any
 
 from ._stored import StoredSession
+from ._users import UNKNOWN_DEVICE, UserSession
 
 PARTITION_KEY = "session_id"
 DATA = "data"
@@ -32,6 +36,11 @@ CREATED = "created"
 VERSION = "ver"
 ROTATED = "rotated"
 USER_ID = "user_id"
+LAST_SEEN = "last_seen"
+DEVICE = "device"
+#: What the user index projects besides the keys: what listing a user's devices needs,
+#: so that it is one Query. Never the session data.
+LISTED = (TTL, CREATED, LAST_SEEN, DEVICE)
 #: The global secondary index on `user_id` that `create-table --with-user-index` adds.
 USER_INDEX = "user_id-index"
 # The write tokens an item keeps, newest first. Each update shifts them down one
@@ -59,14 +68,29 @@ def value(content: str | bytes) -> dict[str, Any]:
     return {"S": content} if isinstance(content, str) else {"B": content}
 
 
+def device_attribute(label: str | bytes) -> dict[str, Any]:
+    """The attribute value that stores a device label (the one place that writes it):
+    its text, or with `encryption_keys` its sealed bytes."""
+    return value(label)
+
+
+def read_device(item: Mapping[str, Any]) -> str | None:
+    """The device label an item holds, if any (the one place that reads it); a store
+    with `encryption_keys` opens a sealed label before (`_sealed.ItemSealer`)."""
+    label: str | None = item.get(DEVICE, {}).get("S")
+    return label
+
+
 def new_item(
     session_key: str,
     data: Mapping[str, str | bytes],
     *,
     expires: int,
     created: int,
+    now: int,
     token: str,
     user_id: str | None,
+    device: str | bytes | None,
 ) -> dict[str, Any]:
     """The item of a new session."""
     item: dict[str, Any] = {
@@ -74,11 +98,14 @@ def new_item(
         DATA: {"M": {k: value(v) for k, v in data.items()}},
         TTL: {"N": str(expires)},
         CREATED: {"N": str(created)},
+        LAST_SEEN: {"N": str(now)},
         VERSION: {"N": "1"},
         TOKENS[0]: {"S": token},
     }
     if user_id is not None:
         item[USER_ID] = {"S": user_id}
+    if device is not None:
+        item[DEVICE] = device_attribute(device)
     return item
 
 
@@ -91,6 +118,24 @@ def stored_session(item: Mapping[str, Any]) -> StoredSession:
         version=int(item.get(VERSION, {}).get("N", "0")),
         user_id=item.get(USER_ID, {}).get("S"),
         rotated=ROTATED in item,
+        last_seen=_last_seen(item),
+        device=read_device(item),
+    )
+
+
+def _last_seen(item: Mapping[str, Any]) -> int:
+    # An item written before `last_seen` existed was last seen, at the latest, created.
+    return int(item.get(LAST_SEEN, item.get(CREATED, {})).get("N", "0"))
+
+
+def user_session(item: Mapping[str, Any], handle: str, current: str | None) -> UserSession:
+    """The listing's record of an item (read from the index or the table)."""
+    return UserSession(
+        handle=handle,
+        created=int(item.get(CREATED, {}).get("N", "0")),
+        last_seen=_last_seen(item),
+        device=read_device(item) or UNKNOWN_DEVICE,
+        current=handle == current,
     )
 
 
@@ -100,11 +145,8 @@ def holds_token(item: Mapping[str, Any] | None, token: str) -> bool:
 
 
 def bound_and_live(item: Mapping[str, Any], user_id: str, now: float) -> bool:
-    """Whether an item (read with `USER_PROJECTION`) is a live session of `user_id`."""
+    """Whether an item is a live session of `user_id` (its hashed id)."""
     return item.get(USER_ID, {}).get("S") == user_id and int(item[TTL]["N"]) > now
-
-
-USER_PROJECTION = f"#ttl, {USER_ID}"
 
 
 def retire_request(*, version: int, now: int, tombstone_expires: int, token: str) -> dict[str, Any]:
@@ -122,7 +164,7 @@ def retire_request(*, version: int, now: int, tombstone_expires: int, token: str
         "UpdateExpression": (
             f"SET {ROTATED} = :now, #ttl = :ttl, {TOKENS[0]} = :wid, "
             + ", ".join(_SHIFT_TOKENS)
-            + f" REMOVE #d, {USER_ID}"
+            + f" REMOVE #d, {USER_ID}, {DEVICE}"
         ),
         "ConditionExpression": (
             f"attribute_exists({PARTITION_KEY}) AND #ttl > :now AND "
@@ -165,12 +207,18 @@ class UpdateBuilder:
         removed: Collection[str],
         expected: Mapping[str, str | bytes | None] | None,
         user_id: str | None = None,
+        device: str | bytes | None = None,
     ) -> dict[str, Any]:
         """The request's expressions, names and values."""
-        sets = ["#ttl = :ttl", f"{TOKENS[0]} = :wid", *_SHIFT_TOKENS]
+        # Every write sets `last_seen`: the sliding expiry's refresh keeps it fresh
+        # at no cost of its own.
+        sets = ["#ttl = :ttl", f"{LAST_SEEN} = :now", f"{TOKENS[0]} = :wid", *_SHIFT_TOKENS]
         sets += [f"{self._name(k)} = {self._value(v)}" for k, v in changed.items()]
         if user_id is not None:
             sets.append(f"{USER_ID} = {self._value(user_id)}")
+        if device is not None:
+            self.values[":dev"] = device_attribute(device)
+            sets.append(f"{DEVICE} = :dev")
         expression = "SET " + ", ".join(sets)
         if removed:
             expression += " REMOVE " + ", ".join(self._name(k) for k in removed)

@@ -16,7 +16,17 @@ from .._exceptions import (
     SessionTooLargeError,
 )
 from ._stored import StoredSession
-from ._users import revoked
+from ._users import (
+    UNKNOWN_DEVICE,
+    UserIdKey,
+    UserSession,
+    check_user_id_key,
+    check_user_key,
+    hash_user_id,
+    revoked,
+    session_handle,
+    sorted_sessions,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping
@@ -33,7 +43,8 @@ class MemoryStore:
     `max_bytes` is refused with `SessionTooLargeError`.
 
     `clock` returns epoch seconds; pass your own to move time in tests. `on_event`
-    gets a "revoked" event per session `revoke_user_sessions` ends.
+    gets a "revoked" event per session a revoke ends. `user_id_key`: as
+    `DynamoDBStore`'s (the middleware's first `secret_key` when None).
     """
 
     def __init__(
@@ -43,6 +54,7 @@ class MemoryStore:
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.time,
         on_event: EventHook | None = None,
+        user_id_key: UserIdKey | None = None,
     ) -> None:
         if max_entries < 1:
             raise SessionConfigError(f"max_entries must be at least 1, not {max_entries}")
@@ -52,10 +64,25 @@ class MemoryStore:
         self.max_bytes = max_bytes
         self.clock = clock
         self.on_event = on_event
+        self.user_id_key = user_id_key
         # A dict keeps insertion order: re-inserting on use makes the first key the LRU one.
         self._sessions: dict[str, StoredSession] = {}
         self._sizes: dict[str, int] = {}
         self._bytes = 0
+
+    @property
+    def user_id_key(self) -> UserIdKey | None:
+        """The key of the user-id hash and of session handles."""
+        return self._user_id_key
+
+    @user_id_key.setter
+    def user_id_key(self, value: UserIdKey | None) -> None:
+        self._key_bytes = check_user_id_key(value)
+        self._user_id_key = value
+
+    def hash_user_id(self, user_id: str) -> str:
+        """The keyed hash that stands for `user_id` in the store."""
+        return hash_user_id(self._key_bytes, user_id, store="MemoryStore")
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -69,12 +96,20 @@ class MemoryStore:
         return self._live(key)
 
     async def create(
-        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+        self,
+        key: str,
+        *,
+        data: Mapping[str, str],
+        expires: int,
+        user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Store a new session under `key`, bound to `user_id` if given."""
+        check_user_key(user_id)
         if self._live(key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        self._put(key, StoredSession(dict(data), expires, int(self.clock()), 1, user_id))
+        now = int(self.clock())
+        self._put(key, StoredSession(dict(data), expires, now, 1, user_id, False, now, device))
 
     async def update(
         self,
@@ -85,8 +120,10 @@ class MemoryStore:
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Write the changed keys of a live session; see `SessionStore.update`."""
+        check_user_key(user_id)
         current = self._writable(key)
         if expected is not None:
             clashes = [k for k, text in expected.items() if current.data.get(k) != text]
@@ -103,6 +140,8 @@ class MemoryStore:
                 current.created,
                 current.version + changed_anything,
                 user_id or current.user_id,
+                last_seen=int(self.clock()),
+                device=device or current.device,
             ),
         )
 
@@ -117,14 +156,17 @@ class MemoryStore:
         expires: int,
         user_id: str | None,
         tombstone_expires: int,
+        device: str | None = None,
     ) -> None:
         """Move the session under `key` to `new_key`; see `SessionStore.rotate`."""
+        check_user_key(user_id)
         current = self._writable(key)
         if current.version != version:
             raise SessionConflictError(())
         if self._live(new_key) is not None:
             raise SessionStoreError("a session with this key exists already")
-        moved = StoredSession(dict(data), expires, created, 1, user_id)
+        now = int(self.clock())
+        moved = StoredSession(dict(data), expires, created, 1, user_id, False, now, device)
         self._check_size(moved)  # before anything changes: all or nothing
         tombstone = StoredSession({}, tombstone_expires, created, version, rotated=True)
         self._put(key, tombstone, keep=new_key)
@@ -137,20 +179,53 @@ class MemoryStore:
             raise SessionConflictError((), rotated=True)
         self._drop(key)
 
-    async def list_user_sessions(self, user_id: str) -> list[str]:
-        """The keys of the live sessions bound to `user_id`."""
-        now = self.clock()
-        return sorted(
-            k for k, s in self._sessions.items() if s.user_id == user_id and s.expires > now
-        )
+    async def list_user_sessions(
+        self, user_id: str, *, current: str | None = None
+    ) -> list[UserSession]:
+        """The live sessions bound to `user_id`, most recently seen first."""
+        listed = []
+        for key, stored in self._bound_to(user_id):
+            handle = self._handle(key)
+            listed.append(
+                UserSession(
+                    handle=handle,
+                    created=stored.created,
+                    last_seen=stored.last_seen,
+                    device=stored.device or UNKNOWN_DEVICE,
+                    current=handle == current,
+                )
+            )
+        return sorted_sessions(listed)
 
-    async def revoke_user_sessions(self, user_id: str) -> int:
-        """End every session bound to `user_id`; return how many live ones ended."""
-        keys = await self.list_user_sessions(user_id)
+    async def revoke_session(self, user_id: str, handle: str) -> bool:
+        """End the live session of `user_id` whose handle is `handle`; whether one ended."""
+        for key, _ in self._bound_to(user_id):
+            if self._handle(key) == handle:
+                await self._revoke(key)
+                return True
+        return False
+
+    async def revoke_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """End every session bound to `user_id` but `keep`; return how many live ones ended."""
+        keys = [k for k, _ in self._bound_to(user_id) if keep is None or self._handle(k) != keep]
         for key in keys:
-            self._drop(key)
-            await revoked(self.on_event, key)
+            await self._revoke(key)
         return len(keys)
+
+    def _bound_to(self, user_id: str) -> list[tuple[str, StoredSession]]:
+        user_key, now = self.hash_user_id(user_id), self.clock()
+        return [
+            (k, s) for k, s in self._sessions.items() if s.user_id == user_key and s.expires > now
+        ]
+
+    def _handle(self, key: str) -> str:
+        handle = session_handle(self._key_bytes, key)
+        assert handle is not None  # only reached after a user id was hashed with the key
+        return handle
+
+    async def _revoke(self, key: str) -> None:
+        self._drop(key)
+        await revoked(self.on_event, key)
 
     def _writable(self, key: str) -> StoredSession:
         current = self._live(key)

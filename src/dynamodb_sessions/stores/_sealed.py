@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .._logging import log_id, logger
 from . import _item as item_format
 from ._cipher import UnreadableValue
-from ._item import DATA
+from ._item import DATA, DEVICE
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -62,6 +62,14 @@ class PlainItems:
         """The values to write for `data`: its JSON texts."""
         return data
 
+    def seal_device(self, session_key: str, label: str) -> str | bytes:
+        """The device label to write: the label itself."""
+        return label
+
+    def open_device(self, session_key: str, item: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`item` as it is (a sealed label is not read: `_item.read_device` skips it)."""
+        return item
+
     def opened(self, session_key: str, item: Mapping[str, Any]) -> Mapping[str, Any] | None:
         """`item` with its values opened, or None if one can't be."""
         return item
@@ -108,9 +116,25 @@ class ItemSealer(PlainItems):
         """`item` with its data opened; raise `UnreadableValue` if a value won't open."""
         data = item.get(DATA, {}).get("M")
         if not data:
-            return dict(item)
+            return dict(self.open_device(session_key, item))
         opened = {name: {"S": self._open(session_key, name, v)} for name, v in data.items()}
-        return {**item, DATA: {"M": opened}}
+        return {**self.open_device(session_key, item), DATA: {"M": opened}}
+
+    def seal_device(self, session_key: str, label: str) -> str | bytes:
+        """The device label sealed, bound to its session and attribute."""
+        return self._cipher.bound(session_key).seal(DEVICE, label)
+
+    def open_device(self, session_key: str, item: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`item` with its device label opened. A label that won't open only loses the
+        label (listed as an unknown device): it holds no session data."""
+        label = item.get(DEVICE)
+        if not label or "B" not in label:  # none, or plaintext written before encryption
+            return item
+        try:
+            text = self._cipher.bound(session_key).open(DEVICE, label["B"])
+        except UnreadableValue:
+            return {name: v for name, v in item.items() if name != DEVICE}
+        return {**item, DEVICE: {"S": text}}
 
     def _open(self, session_key: str, name: str, value: Mapping[str, Any]) -> Opened:
         if "S" in value:  # plaintext, stored before encryption was turned on

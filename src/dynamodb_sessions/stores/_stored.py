@@ -16,8 +16,11 @@ class StoredSession:
     at which the session stops existing (DynamoDB's `ttl`); `created` is when it
     was first stored, for the absolute lifetime; `version` counts the writes that
     changed data or binding; `user_id` is the user the session is bound to, if
-    any. `rotated` marks the short-lived tombstone that `rotate` leaves under an
-    old key: no data, no user, and no write is accepted on it.
+    any, as stored: the keyed hash `hash_user_id` gives (a raw id in an item
+    written before ids were hashed). `last_seen` is the epoch second of the last
+    write, `device` the label of the device it was bound on. `rotated` marks
+    the short-lived tombstone that `rotate` leaves under an old key: no data, no
+    user, and no write is accepted on it.
     """
 
     data: Mapping[str, str]
@@ -26,6 +29,8 @@ class StoredSession:
     version: int = 0
     user_id: str | None = None
     rotated: bool = False
+    last_seen: int = 0
+    device: str | None = None
 
     def __repr__(self) -> str:
         # Keys only: the values are the session's data, which logs must not hold.

@@ -5,22 +5,22 @@ contract: what each operation writes, when, and what a refusal means."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._exceptions import (
     SessionConfigError,
     SessionConflictError,
     SessionStoreError,
     SessionStoreUnavailableError,
-    SessionTableNotFoundError,
     SessionTooManyChangesError,
 )
 from . import _item as item_format
-from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline, missing_index
+from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline
 from ._item import USER_INDEX
 from ._outcome import ConditionalWrites
 from ._sealed import PlainItems
-from ._users import revoked
+from ._user_index import UserIndex
+from ._users import UserIdKey, check_user_id_key, check_user_key, hash_user_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Mapping, Sequence
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._cipher import Cipher
     from ._lean import LeanDynamoDB
     from ._stored import StoredSession
+    from ._users import UserSession
 
 __all__ = ["MAX_KEYS_PER_UPDATE", "USER_INDEX", "DynamoDBStore"]
 
@@ -50,10 +51,14 @@ class DynamoDBStore(ConditionalWrites):
     and `AWS_ENDPOINT_URL`; without `region_name`, `AWS_DEFAULT_REGION`, the
     profile, then `AWS_REGION` (Lambda's). `verify` (False or a CA bundle) and
     `config` (a botocore `Config` merged over the store's) go to the client;
-    `on_event` gets a "revoked" event per session `revoke_user_sessions` ends.
+    `on_event` gets a "revoked" event per session a revoke ends. `user_id_key` (a
+    secret string or bytes) keys the hash that stands for user ids in the table and
+    the sessions' handles; the middleware sets its first `secret_key` when it is None,
+    so pass it only to use the store alone (an admin script) or a key of its own. The
+    store never creates the table: run `dynamodb-sessions create-table` once.
     `encryption_keys` (`"<id>:<base64>"` each; the first seals, all open) encrypts
-    each session value with AES-256-GCM (docs/DYNAMODB_SESSIONS.md, "Encryption at
-    rest"). The store never creates the table: run `dynamodb-sessions create-table`.
+    each session value and the device label with AES-256-GCM
+    (docs/DYNAMODB_SESSIONS.md, "Encryption at rest").
     """
 
     def __init__(
@@ -73,12 +78,14 @@ class DynamoDBStore(ConditionalWrites):
         config: Config | None = None,
         on_event: EventHook | None = None,
         encryption_keys: Sequence[str] | None = None,
+        user_id_key: UserIdKey | None = None,
     ) -> None:
         if not table_name:
             raise SessionConfigError("table_name must not be empty")
         if max_attempts < 1:
             raise SessionConfigError(f"max_attempts must be at least 1, not {max_attempts}")
         self.table_name, self.clock, self.on_event = table_name, clock, on_event
+        self.user_id_key = user_id_key
         self.settings = ClientSettings(
             region_name=region_name,
             endpoint_url=endpoint_url,
@@ -91,6 +98,17 @@ class DynamoDBStore(ConditionalWrites):
         )
         self._call = DynamoDBCalls(table_name, self.settings, client=client, lean=lean)
         self._items = PlainItems() if encryption_keys is None else _sealer(encryption_keys)
+        self._users = UserIndex(self, self._call)
+
+    @property
+    def user_id_key(self) -> UserIdKey | None:
+        """The key of the user-id hash and of session handles; see the class docstring."""
+        return self._user_id_key
+
+    @user_id_key.setter
+    def user_id_key(self, value: UserIdKey | None) -> None:
+        self.user_id_key_bytes = check_user_id_key(value)
+        self._user_id_key = value
 
     @property
     def cipher(self) -> Cipher | None:
@@ -131,18 +149,39 @@ class DynamoDBStore(ConditionalWrites):
         return self._items.stored(key, item)
 
     async def create(
-        self, key: str, *, data: Mapping[str, str], expires: int, user_id: str | None = None
+        self,
+        key: str,
+        *,
+        data: Mapping[str, str],
+        expires: int,
+        user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Put a new item; an expired item under the same key counts as absent."""
-        await self._put_new(key, data, expires=expires, created=int(self.clock()), user_id=user_id)
+        now = int(self.clock())
+        await self._put_new(key, data, expires=expires, created=now, user_id=user_id, device=device)
 
     async def _put_new(
-        self, key: str, data: Mapping[str, str], *, expires: int, created: int, user_id: str | None
+        self,
+        key: str,
+        data: Mapping[str, str],
+        *,
+        expires: int,
+        created: int,
+        user_id: str | None,
+        device: str | None,
     ) -> None:
-        token = item_format.write_token()
-        values = self._items.seal(key, data)
+        check_user_key(user_id)
+        token, now = item_format.write_token(), int(self.clock())
         item = item_format.new_item(
-            key, values, expires=expires, created=created, token=token, user_id=user_id
+            key,
+            self._items.seal(key, data),
+            expires=expires,
+            created=created,
+            now=now,
+            token=token,
+            user_id=user_id,
+            device=None if device is None else self._items.seal_device(key, device),
         )
         try:
             await self._call(
@@ -171,8 +210,10 @@ class DynamoDBStore(ConditionalWrites):
         expected: Mapping[str, str | None] | None,
         expires: int,
         user_id: str | None = None,
+        device: str | None = None,
     ) -> None:
         """Write only the changed map entries, conditioned on what they held when loaded."""
+        check_user_key(user_id)
         if len(changed) + len(removed) > MAX_KEYS_PER_UPDATE:
             # Not split into several calls: a later call could fail its conditions after
             # an earlier one landed, leaving half of this request's changes stored.
@@ -180,7 +221,10 @@ class DynamoDBStore(ConditionalWrites):
         token = item_format.write_token()
         builder = item_format.UpdateBuilder(int(self.clock()), expires, token)
         conditions = None if expected is None else await self._conditions(key, expected)
-        request = builder.build(self._items.seal(key, changed), removed, conditions, user_id)
+        sealed_device = None if device is None else self._items.seal_device(key, device)
+        request = builder.build(
+            self._items.seal(key, changed), removed, conditions, user_id, sealed_device
+        )
         await self._conditional_update(key, token, request, expected)
 
     async def rotate(
@@ -194,6 +238,7 @@ class DynamoDBStore(ConditionalWrites):
         expires: int,
         user_id: str | None,
         tombstone_expires: int,
+        device: str | None = None,
     ) -> None:
         """Put the new item, then retire the old one on the condition that it is
         live and still at `version`; if that fails, delete the new item again.
@@ -202,7 +247,9 @@ class DynamoDBStore(ConditionalWrites):
         twice the write units, and until the old item is retired nobody knows the
         new key (its cookie is not sent yet), so the new item alone is harmless.
         """
-        await self._put_new(new_key, data, expires=expires, created=created, user_id=user_id)
+        await self._put_new(
+            new_key, data, expires=expires, created=created, user_id=user_id, device=device
+        )
         token = item_format.write_token()
         request = item_format.retire_request(
             version=version, now=int(self.clock()), tombstone_expires=tombstone_expires, token=token
@@ -236,69 +283,29 @@ class DynamoDBStore(ConditionalWrites):
         except ConditionFailed:
             raise SessionConflictError((), rotated=True) from None
 
-    async def list_user_sessions(self, user_id: str) -> list[str]:
-        """The keys (hashed ids) of the live sessions bound to `user_id`, through the
-        `user_id-index` GSI (on AWS a session bound within about a second may be missing)."""
-        live = []
-        for key in await self._user_keys(user_id):
-            response = await self._call(
-                "get_item",
-                TableName=self.table_name,
-                Key=item_format.key(key),
-                ConsistentRead=True,
-                ProjectionExpression=item_format.USER_PROJECTION,
-                ExpressionAttributeNames=item_format.TTL_NAME,
-            )
-            # The index may lag behind a rebinding or a delete: the item itself decides.
-            if item_format.bound_and_live(response.get("Item", {}), user_id, self.clock()):
-                live.append(key)
-        return sorted(live)
+    def hash_user_id(self, user_id: str) -> str:
+        """The keyed hash that stands for `user_id` in the table (see `user_id_key`)."""
+        return hash_user_id(self.user_id_key_bytes, user_id, store="DynamoDBStore")
 
-    async def revoke_user_sessions(self, user_id: str) -> int:
-        """Delete every live session bound to `user_id`; return how many ended. Each
-        one's next request finds no session. The `user_id-index` GSI is eventually
-        consistent on AWS: a session bound within about a second may survive."""
-        ended = 0
-        for key in await self._user_keys(user_id):
-            try:
-                await self._call(
-                    "delete_item",
-                    TableName=self.table_name,
-                    Key=item_format.key(key),
-                    # Skip an item rebound to another user since the index was read;
-                    # expired ones are left to TTL (they are dead already).
-                    ConditionExpression=f"{item_format.USER_ID} = :u AND #ttl > :now",
-                    ExpressionAttributeNames=item_format.TTL_NAME,
-                    ExpressionAttributeValues={
-                        ":u": {"S": user_id},
-                        ":now": {"N": str(int(self.clock()))},
-                    },
-                )
-            except ConditionFailed:
-                continue
-            ended += 1
-            await revoked(self.on_event, key)
-        return ended
+    async def list_user_sessions(
+        self, user_id: str, *, current: str | None = None
+    ) -> list[UserSession]:
+        """The live sessions bound to `user_id`, most recently seen first: one Query of
+        the `user_id-index` GSI (eventually consistent on AWS: a session bound or ended
+        within about a second may be missing, or still listed)."""
+        return await self._users.sessions(self.hash_user_id(user_id), current)
 
-    async def _user_keys(self, user_id: str) -> list[str]:
-        # Collect every page first, so that deletes don't race the pagination.
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": f"{item_format.USER_ID} = :u",
-            "ExpressionAttributeValues": {":u": {"S": user_id}},
-        }
-        keys: list[str] = []
-        while True:
-            try:
-                page = await self._call("query", **request)
-            except SessionTableNotFoundError:
-                await self.ping()  # moto says ResourceNotFound for a missing index too
-                raise missing_index(self.table_name) from None
-            keys += [item[item_format.PARTITION_KEY]["S"] for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return keys
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    async def revoke_session(self, user_id: str, handle: str) -> bool:
+        """End the live session of `user_id` whose handle is `handle`; return whether
+        one ended. A handle of no session of this user ends nothing."""
+        return await self._users.revoke_one(self.hash_user_id(user_id), handle)
+
+    async def revoke_user_sessions(self, user_id: str, *, keep: str | None = None) -> int:
+        """Delete every live session bound to `user_id` but the one whose handle is
+        `keep`; return how many ended. Each one's next request finds no session. The
+        index is eventually consistent on AWS: a session bound within about a second
+        may survive."""
+        return await self._users.revoke(self.hash_user_id(user_id), keep=keep)
 
 
 def _sealer(keys: Sequence[str]) -> PlainItems:
