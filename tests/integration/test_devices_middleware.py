@@ -25,7 +25,9 @@ from dynamodb_sessions import (
     SessionConfigError,
 )
 from dynamodb_sessions._devices import label_from_user_agent
+from dynamodb_sessions.stores._users import UNKNOWN_DEVICE
 from tests.support import (
+    TEST_KEY,
     Clock,
     RequestCounter,
     indexed_table,
@@ -288,3 +290,23 @@ def test_a_binding_from_before_hashing_is_rewritten_on_its_next_request(
 )
 def test_labels_name_the_browser_and_os_families_only(agent: str | None, label: str) -> None:
     assert label_from_user_agent(agent) == label
+
+
+def test_with_encryption_the_device_label_is_sealed_and_still_listed(server: LocalServer) -> None:
+    sealed = store_with_client(
+        server, table=indexed_table(server), clock=Clock(), encryption_keys=[TEST_KEY]
+    )
+    user = unique_name("sealed")
+    with TestClient(
+        make_app(sealed), base_url="https://testserver", headers={"user-agent": FIREFOX}
+    ) as browser:
+        cookie = session_cookie(browser.post("/login", params={"user": user}))
+        listed = browser.get("/devices", params={"user": user}).json()
+    assert [device for _, device, _, _ in listed] == ["Firefox on Linux"]
+    item = stored_item(sealed, cookie)
+    assert item is not None
+    assert "B" in item["device"]  # sealed, bound to this session and attribute
+    assert b"Firefox" not in item["device"]["B"]
+    # Without the key the label can't be read: listed as an unknown device.
+    keyless = store_with_client(server, table=sealed.table_name, clock=sealed.clock)
+    assert [s.device for s in anyio.run(keyless.list_user_sessions, user)] == [UNKNOWN_DEVICE]
