@@ -25,8 +25,11 @@ from dynamodb_sessions import (
     SessionConfigError,
 )
 from dynamodb_sessions._devices import label_from_user_agent
+from dynamodb_sessions.cli._rotate import rotate_keys
+from dynamodb_sessions.stores._cipher import Cipher
 from dynamodb_sessions.stores._users import UNKNOWN_DEVICE
 from tests.support import (
+    OTHER_KEY,
     TEST_KEY,
     Clock,
     RequestCounter,
@@ -310,3 +313,16 @@ def test_with_encryption_the_device_label_is_sealed_and_still_listed(server: Loc
     # Without the key the label can't be read: listed as an unknown device.
     keyless = store_with_client(server, table=sealed.table_name, clock=sealed.clock)
     assert [s.device for s in anyio.run(keyless.list_user_sessions, user)] == [UNKNOWN_DEVICE]
+
+
+def test_rotate_keys_seals_the_device_label_with_the_new_key(server: LocalServer) -> None:
+    table, clock = indexed_table(server), Clock()
+    old = store_with_client(server, table=table, clock=clock, encryption_keys=[TEST_KEY])
+    user = unique_name("rotated")
+    with TestClient(
+        make_app(old), base_url="https://testserver", headers={"user-agent": FIREFOX}
+    ) as browser:
+        browser.post("/login", params={"user": user})
+    rotate_keys(old.client, table, Cipher([OTHER_KEY, TEST_KEY]))
+    new_only = store_with_client(server, table=table, clock=clock, encryption_keys=[OTHER_KEY])
+    assert [s.device for s in anyio.run(new_only.list_user_sessions, user)] == ["Firefox on Linux"]

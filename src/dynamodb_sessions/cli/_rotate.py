@@ -3,8 +3,8 @@
 The store re-seals a value with the first key whenever it writes it; this command
 does the rest, so that an old key can be removed without ending the sessions
 that still use it. It Scans the table in bounded pages and rewrites, for each
-live session, the values sealed with another key (and plaintext values written
-before encryption was on), each write conditioned on those values still being
+live session, the values (and the device label) sealed with another key, or
+plaintext written before encryption was on, each write conditioned on those values still being
 the bytes that were read: a session a request changed meanwhile is read again
 and retried, never overwritten.
 """
@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..stores._cipher import UnreadableValue
-from ..stores._item import DATA, PARTITION_KEY, ROTATED, TTL, TTL_NAME
+from ..stores._item import DATA, DEVICE, PARTITION_KEY, ROTATED, TTL, TTL_NAME
 from ..stores._sealed import binary
 from ._maintenance import scan_pages
 
@@ -83,13 +83,15 @@ class _Rotation:
         from botocore.exceptions import ClientError
 
         for _ in range(ATTEMPTS):
-            stale = self._stale(item)
-            if not stale:
+            stale, device = self._stale(item), self._stale_device(item)
+            if not stale and device is None:
                 return 0
             key = item[PARTITION_KEY]["S"]
             try:
                 for names in _chunks(sorted(stale), VALUES_PER_WRITE):
                     self._reseal(key, {name: stale[name] for name in names})
+                if device is not None:
+                    self._reseal_device(key, device)
             except UnreadableValue:
                 return "unreadable"
             except ClientError as exc:
@@ -97,7 +99,7 @@ class _Rotation:
                     raise
                 item = self._read(key)  # changed meanwhile: look again
                 continue
-            return len(stale)
+            return len(stale) + (device is not None)
         return "changed"
 
     def _stale(self, item: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -110,6 +112,26 @@ class _Rotation:
             for name, value in data.items()
             if "B" not in value or self.cipher.sealed_with(binary(value["B"])) != self.cipher.key_id
         }
+
+    def _stale_device(self, item: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The device label of a live session, if not sealed with the first key."""
+        value: Mapping[str, Any] | None = item.get(DEVICE)
+        if not value or ROTATED in item or int(item.get(TTL, {}).get("N", "0")) <= self.now():
+            return None
+        if "B" in value and self.cipher.sealed_with(binary(value["B"])) == self.cipher.key_id:
+            return None
+        return value
+
+    def _reseal_device(self, key: str, value: Mapping[str, Any]) -> None:
+        bound = self.cipher.bound(key)
+        text = value["S"] if "S" in value else bound.open(DEVICE, binary(value["B"]))
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={PARTITION_KEY: {"S": key}},
+            UpdateExpression=f"SET {DEVICE} = :new",
+            ConditionExpression=f"{DEVICE} = :old",  # still the label that was read
+            ExpressionAttributeValues={":new": {"B": bound.seal(DEVICE, text)}, ":old": value},
+        )
 
     def _reseal(self, key: str, values: Mapping[str, Mapping[str, Any]]) -> None:
         names: dict[str, str] = {**TTL_NAME, "#d": DATA}
