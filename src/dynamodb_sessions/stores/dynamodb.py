@@ -18,7 +18,8 @@ from .._exceptions import (
     SessionTooManyChangesError,
 )
 from . import _item as item_format
-from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline, missing_index
+from ._calls import ConditionFailed, DynamoDBCalls, fresh_deadline, missing_index
+from ._client import ClientSettings
 from ._item import USER_INDEX
 from ._users import revoked
 
