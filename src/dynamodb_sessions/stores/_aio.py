@@ -164,6 +164,14 @@ class AsyncTransport:
         response._content = data  # type: ignore[attr-defined] # the body botocore reads
         return response
 
+    def idle(self) -> int:
+        """Connections kept alive for the running event loop (0 outside one)."""
+        try:
+            pool = self._pools.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return 0
+        return 0 if pool is None else sum(len(idle) for idle in pool.idle.values())
+
     def _origin(self, url: str) -> _Origin | None:
         if self._http._proxy_config.proxy_url_for(url) or self._http._cert_file:
             return None

@@ -54,7 +54,7 @@ __all__ = ["LeanDynamoDB", "LeanUnsupported", "NotJSONAnswerError", "reject_non_
 _TARGET = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
 #: The least time worth starting an attempt with: below it, a backoff gives up.
-MIN_ATTEMPT = 0.05
+MIN_ATTEMPT = 0.1
 
 
 class _Retryable(Exception):
