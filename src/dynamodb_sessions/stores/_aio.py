@@ -1,5 +1,5 @@
-"""The lean caller's asyncio transport: HTTP/1.1 over kept-alive connections, with
-h11 (from httpx's authors) reading the answers, and no worker thread per call.
+"""The lean caller's asyncio transport: HTTP/1.1 over kept-alive connections
+(`_http11.py` on the wire), and no worker thread per call.
 
 A thread hop costs about as much CPU as the rest of a DynamoDB call's own work;
 this transport sends the signed request from the event loop instead. It honours
@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-import h11
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import (
     ConnectionClosedError,
@@ -39,6 +38,8 @@ from botocore.exceptions import (
     SSLError,
 )
 from botocore.httpsession import create_urllib3_context, get_cert_path
+
+from ._http11 import Answer, ProtocolError, read_answer, request_head
 
 if TYPE_CHECKING:
     from botocore.httpsession import URLLib3Session
@@ -61,12 +62,11 @@ class _Origin(NamedTuple):
 class _Connection:
     """One kept-alive HTTP/1.1 connection."""
 
-    __slots__ = ("http", "reader", "writer")
+    __slots__ = ("reader", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.http = h11.Connection(h11.CLIENT)
 
     def reusable(self) -> bool:
         # The server may have closed it while idle (its keep-alive timeout).
@@ -146,7 +146,7 @@ class AsyncTransport:
         async with pool.slots:
             connection = pool.take(origin) or await self._connect(url, origin, deadline)
             try:
-                status, answer_headers, data = await _exchange(
+                answer = await _exchange(
                     connection, origin, headers, body, (read_timeout, deadline)
                 )
             except Exception as exc:
@@ -155,13 +155,12 @@ class AsyncTransport:
             except BaseException:  # a cancellation: never reuse a half-read answer
                 connection.close()
                 raise
-            if connection.http.our_state is h11.DONE and connection.http.their_state is h11.DONE:
-                connection.http.start_next_cycle()
+            if answer.reusable:
                 pool.give_back(origin, connection)
             else:
                 connection.close()
-        response = AWSResponse(url, status, answer_headers, None)  # type: ignore[arg-type]
-        response._content = data  # type: ignore[attr-defined] # the body botocore reads
+        response = AWSResponse(url, answer.status, answer.headers, None)  # type: ignore[arg-type]
+        response._content = answer.body  # type: ignore[attr-defined] # what botocore reads
         return response
 
     def idle(self) -> int:
@@ -243,40 +242,20 @@ async def _exchange(
     headers: Iterable[tuple[str, str]],
     body: bytes,
     timeouts: tuple[float, float | None],
-) -> tuple[int, list[tuple[str, str]], bytes]:
-    http, loop = connection.http, asyncio.get_running_loop()
+) -> Answer:
+    loop = asyncio.get_running_loop()
     read_timeout, deadline = timeouts
     end = float("inf") if deadline is None else deadline  # loop.time() is time.monotonic()
-    request = h11.Request(
-        method="POST",
-        target=origin.target,
-        headers=[("Host", origin.host_header), *headers, ("Content-Length", str(len(body)))],
-    )
-    status, answer_headers, chunks = 0, [], []
+    head = request_head(origin.target, origin.host_header, headers, len(body))
     async with _timeout_at(min(loop.time() + read_timeout, end)) as timer:
-        head, data = http.send(request), http.send(h11.Data(data=body))
-        http.send(h11.EndOfMessage())
-        connection.writer.write((head or b"") + (data or b""))
+
+        def tick() -> None:  # before each wait for the server: per read, as urllib3's
+            timer.reschedule(min(loop.time() + read_timeout, end))
+
+        connection.writer.write(head + body)
         await connection.writer.drain()
-        while True:
-            event = http.next_event()
-            if event is h11.NEED_DATA:
-                timer.reschedule(min(loop.time() + read_timeout, end))  # per read, as urllib3
-                http.receive_data(await connection.reader.read(_READ_SIZE))
-            elif isinstance(event, h11.Response):
-                status = event.status_code
-                answer_headers = _text(event.headers)
-            elif isinstance(event, h11.Data):
-                chunks.append(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                return status, answer_headers, b"".join(chunks)
-            elif isinstance(event, h11.ConnectionClosed):
-                raise ConnectionResetError("the server closed the connection")
+        return await read_answer(connection.reader, tick)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _text(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
 
 
 def _mapped(exc: BaseException, url: str) -> BaseException:
@@ -285,7 +264,7 @@ def _mapped(exc: BaseException, url: str) -> BaseException:
         return ReadTimeoutError(endpoint_url=url, error=exc)
     if isinstance(exc, ssl.SSLError):
         return SSLError(endpoint_url=url, error=exc)
-    if isinstance(exc, (OSError, h11.ProtocolError, EOFError)):
+    if isinstance(exc, (OSError, EOFError, ProtocolError, asyncio.LimitOverrunError)):
         return ConnectionClosedError(endpoint_url=url, request=None, error=exc)
     if isinstance(exc, Exception):
         return HTTPClientError(error=exc)
