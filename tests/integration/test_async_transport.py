@@ -142,3 +142,19 @@ async def test_a_backoff_is_cut_to_the_deadline_for_a_last_attempt(
         random.setstate(state)
     assert proxy.stats()["total"] == 2
     assert (idle(store) == 0) is through_a_thread
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused(
+    dynalite_server: LocalServer, proxy: BackgroundProxy
+) -> None:
+    # One attempt only: a request sent on the dead connection would fail the call.
+    store = store_at_url(dynalite_server, proxy.url, max_attempts=1)
+    await store.warm()
+    await round_trip(store)
+    assert idle(store) == 1
+    # Closed while this loop does not run (as in a frozen Lambda): the loop has not
+    # seen the close yet when the next call takes a connection.
+    proxy.stop_listening()
+    proxy.resume()
+    await round_trip(store)
+    assert idle(store) == 1

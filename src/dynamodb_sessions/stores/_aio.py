@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import ssl
 import weakref
 from collections.abc import AsyncIterator, Iterable
@@ -69,8 +70,13 @@ class _Connection:
         self.writer = writer
 
     def reusable(self) -> bool:
-        # The server may have closed it while idle (its keep-alive timeout).
-        return not self.writer.is_closing() and not self.reader.at_eof()
+        """Whether it may carry a request: open, and nothing to read (as urllib3
+        checks): the server may have closed it while idle, even while the loop
+        did not look (a frozen Lambda), or sent more than its answer."""
+        if self.writer.is_closing() or self.reader.at_eof():
+            return False
+        readable, _, _ = select.select([self.writer.get_extra_info("socket")], [], [], 0)
+        return not readable
 
     def close(self) -> None:
         self.writer.transport.abort()  # at once: nothing else is sent on it
