@@ -1,6 +1,7 @@
 """How DynamoDBStore reaches DynamoDB: one boto3 client built on first use, the
-lean caller when it can send exactly as that client would, worker threads on a
-limiter of the store's own, and botocore's errors mapped to ours in one function.
+lean caller when it can send exactly as that client would (from the event loop
+where its asyncio transport can, else in worker threads on a limiter of the
+store's own), and botocore's errors mapped to ours in one function.
 
 boto3 is imported only when the client is built, so importing this module costs a
 Lambda cold start nothing.
@@ -69,7 +70,8 @@ class ConditionFailed(Exception):
 
 
 class DynamoDBCalls:
-    """Runs DynamoDB operations by name for one table, in worker threads."""
+    """Runs DynamoDB operations by name for one table, from the event loop or in
+    worker threads."""
 
     def __init__(
         self,
