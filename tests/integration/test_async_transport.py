@@ -6,6 +6,8 @@ cut short leaves no connection behind; a backoff never sleeps past the deadline.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import random
 from collections.abc import Iterator
 
@@ -158,3 +160,17 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused(
     proxy.resume()
     await round_trip(store)
     assert idle(store) == 1
+
+
+async def test_a_store_dropped_while_its_loop_runs_closes_its_connections(
+    dynalite_server: LocalServer,
+) -> None:
+    store = store_at_url(dynalite_server)
+    await store.warm()
+    await round_trip(store)
+    assert store.lean is not None
+    pool = store.lean.transport._pools[asyncio.get_running_loop()]
+    (writer,) = [connection.writer for idle in pool.idle.values() for connection in idle]
+    del store, pool
+    gc.collect()
+    assert writer.is_closing()  # closed by the pool, not left to a ResourceWarning

@@ -21,6 +21,7 @@ Loaded with the client, never at import of the package: boto3 is loaded by then.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import ssl
@@ -89,6 +90,13 @@ class _Pool:
         self.slots = asyncio.Semaphore(size)
         self.idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self.closed = False
+        self.closer: AsyncIterator[None] | None = None
+
+    def __del__(self) -> None:
+        # The store was dropped while its loop runs: close, don't leave it to the
+        # sockets' finalizers (a ResourceWarning each).
+        with contextlib.suppress(RuntimeError):  # the loop is closed already
+            self.close()
 
     def take(self, origin: _Origin) -> _Connection | None:
         idle = self.idle.get(origin[:3])
@@ -195,9 +203,8 @@ class AsyncTransport:
         pool = self._pools.get(loop)
         if pool is None:
             pool = self._pools[loop] = _Pool(self._size)
-            closer = _close_at_shutdown(pool)
-            await closer.__anext__()  # the loop now closes it when it shuts down
-            pool.closer = closer  # type: ignore[attr-defined]
+            pool.closer = _close_at_shutdown(weakref.ref(pool))
+            await pool.closer.__anext__()  # the loop now closes it when it shuts down
         return pool
 
     async def _connect(self, url: str, origin: _Origin, deadline: float | None) -> _Connection:
@@ -277,12 +284,15 @@ def _mapped(exc: BaseException, url: str) -> BaseException:
     return exc  # a cancellation
 
 
-async def _close_at_shutdown(pool: _Pool) -> AsyncIterator[None]:
-    """Suspended until the loop shuts down its async generators, then closes `pool`."""
+async def _close_at_shutdown(pool: weakref.ref[_Pool]) -> AsyncIterator[None]:
+    """Suspended until the loop shuts down its async generators, then closes `pool`
+    (held weakly: a store dropped before its loop ends takes its pool along)."""
     try:
         yield
     finally:
-        pool.close()
+        alive = pool()
+        if alive is not None:
+            alive.close()
 
 
 def _on_asyncio() -> bool:
