@@ -174,3 +174,22 @@ async def test_a_store_dropped_while_its_loop_runs_closes_its_connections(
     del store, pool
     gc.collect()
     assert writer.is_closing()  # closed by the pool, not left to a ResourceWarning
+
+
+def test_a_loop_closed_without_shutting_down_has_its_connections_discarded(
+    dynalite_server: LocalServer,
+) -> None:
+    # As a runner that calls run_until_complete and then loop.close() does, with
+    # no asyncio.run to shut the loop down: the next loop's first call discards it.
+    store = store_at_url(dynalite_server)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(store.warm())
+    loop.run_until_complete(round_trip(store))
+    assert store.lean is not None
+    pool = store.lean.transport._pools[loop]
+    (writer,) = [connection.writer for idle in pool.idle.values() for connection in idle]
+    loop.close()
+    anyio.run(round_trip, store)
+    assert writer.get_extra_info("socket").fileno() == -1  # closed, not left to the GC
+    del pool
+    gc.collect()  # and nothing for the collector to hand to the closed loop

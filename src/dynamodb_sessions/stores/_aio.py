@@ -26,7 +26,7 @@ import os
 import select
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -80,7 +80,11 @@ class _Connection:
         return not readable
 
     def close(self) -> None:
-        self.writer.transport.abort()  # at once: nothing else is sent on it
+        transport = self.writer.transport
+        try:
+            transport.abort()  # at once: nothing else is sent on it
+        except RuntimeError:  # its loop was closed without shutting down (no asyncio.run)
+            _discard(transport)
 
 
 class _Pool:
@@ -90,7 +94,7 @@ class _Pool:
         self.slots = asyncio.Semaphore(size)
         self.idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self.closed = False
-        self.closer: AsyncIterator[None] | None = None
+        self.closer: AsyncGenerator[None, None] | None = None
 
     def __del__(self) -> None:
         # The store was dropped while its loop runs: close, don't leave it to the
@@ -114,11 +118,18 @@ class _Pool:
             self.idle.setdefault(origin[:3], []).append(connection)
 
     def close(self) -> None:
+        """Close every idle connection, and end the shutdown hook, no longer needed."""
         self.closed = True
         for connections in self.idle.values():
             for connection in connections:
                 connection.close()
         self.idle.clear()
+        closer, self.closer = self.closer, None
+        if closer is not None:
+            # Ended now, without its loop (it never awaits): left suspended, the
+            # garbage collector would hand it to a loop that may be closed.
+            with contextlib.suppress(StopIteration):
+                closer.aclose().send(None)
 
 
 class AsyncTransport:
@@ -202,6 +213,10 @@ class AsyncTransport:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
+            for other, stale in list(self._pools.items()):
+                if other.is_closed():  # closed without shutting down: discard its pool
+                    stale.close()
+                    del self._pools[other]
             pool = self._pools[loop] = _Pool(self._size)
             pool.closer = _close_at_shutdown(weakref.ref(pool))
             await pool.closer.__anext__()  # the loop now closes it when it shuts down
@@ -284,7 +299,7 @@ def _mapped(exc: BaseException, url: str) -> BaseException:
     return exc  # a cancellation
 
 
-async def _close_at_shutdown(pool: weakref.ref[_Pool]) -> AsyncIterator[None]:
+async def _close_at_shutdown(pool: weakref.ref[_Pool]) -> AsyncGenerator[None, None]:
     """Suspended until the loop shuts down its async generators, then closes `pool`
     (held weakly: a store dropped before its loop ends takes its pool along)."""
     try:
@@ -292,7 +307,19 @@ async def _close_at_shutdown(pool: weakref.ref[_Pool]) -> AsyncIterator[None]:
     finally:
         alive = pool()
         if alive is not None:
+            alive.closer = None  # ending already
             alive.close()
+
+
+def _discard(transport: asyncio.BaseTransport) -> None:
+    """Close the socket of `transport`, whose loop is closed: what `abort()` would
+    have scheduled on the loop (asyncio's own `_call_connection_lost`), so no
+    ResourceWarning is left for the garbage collector."""
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    lost = getattr(inner or transport, "_call_connection_lost", None)
+    if lost is not None:
+        with contextlib.suppress(RuntimeError):  # it closes the socket all the same
+            lost(None)
 
 
 def _on_asyncio() -> bool:
