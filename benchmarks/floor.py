@@ -8,11 +8,14 @@ request at once with a fixed, valid GetItem body. In this process,
 
 - floor: the request signed by botocore's `SigV4Auth`, sent with `http.client`
   on one kept-alive connection, the answer read and parsed as JSON;
-- thread hop: `anyio.to_thread.run_sync` of a no-op on the store's limiter;
+- thread hop: `anyio.to_thread.run_sync` of a no-op on the store's limiter (what
+  a call on the threaded path pays on top of `lean .call`);
 - executor hop: asyncio's `loop.run_in_executor` of a no-op (for comparison);
-- lean .call: `store.lean.call("GetItem", ...)`, in this thread;
+- lean .call: `store.lean.call("GetItem", ...)`, in this thread (the threaded path:
+  botocore's HTTP session);
 - boto3 get_item: `store.client.get_item(...)`, in this thread;
-- store.load: `await store.load(key)` (lean path, thread hop included).
+- store.load: `await store.load(key)`: the lean caller's asyncio transport, from
+  the event loop, with no thread hop (everything a store call does included).
 """
 
 from __future__ import annotations

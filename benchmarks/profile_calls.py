@@ -3,7 +3,9 @@
     .venv/bin/python -m benchmarks.profile_calls [--calls 2000] [--top 10]
 
 Uses the server of `benchmarks.floor` (a subprocess answering a fixed GetItem at
-once) and prints the top entries by cumulative and by own time (tottime).
+once) and prints the top entries by cumulative and by own time (tottime): of the
+event loop's thread, and of the worker threads if calls went there (the threaded
+path: `lean=False`, a proxy, client certificates).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from benchmarks.floor import KEY, answering_server, make_store
 
 
-def profile(url: str, count: int) -> tuple[pstats.Stats, pstats.Stats]:
+def profile(url: str, count: int) -> dict[str, pstats.Stats]:
     """cProfile of `count` awaits of `store.load`, after a warm-up: the event
     loop's thread, and the worker threads' (each call's `_invoke`)."""
     import anyio
@@ -40,7 +42,11 @@ def profile(url: str, count: int) -> tuple[pstats.Stats, pstats.Stats]:
     loop.enable()
     anyio.run(loads, count)
     loop.disable()
-    return pstats.Stats(loop, stream=io.StringIO()), pstats.Stats(worker, stream=io.StringIO())
+    profiles = {"event loop": pstats.Stats(loop, stream=io.StringIO())}
+    worker.create_stats()
+    if worker.stats:
+        profiles["worker"] = pstats.Stats(worker, stream=io.StringIO())
+    return profiles
 
 
 def top(stats: pstats.Stats, order: str, count: int) -> str:
@@ -60,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     with answering_server() as url:
         threads = profile(url, args.calls)
-    for name, stats in zip(("event loop", "worker"), threads, strict=True):
+    for name, stats in threads.items():
         print(f"{args.calls} store.load calls, {name} thread; by cumulative time:")
         print(top(stats, "cumulative", args.top))
         print("by own time (tottime):")

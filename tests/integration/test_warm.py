@@ -63,8 +63,7 @@ async def test_warm_builds_the_client_and_routes_without_a_request(
     assert store._call._client is not None  # built, not by the checks below
     if lean:
         assert store.lean is not None
-        learnt = {operation for operation, _, _ in store.lean._routes}
-        assert learnt == {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+        assert store.lean._routes.learnt() == {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
     else:
         assert store.lean is None
     assert (await store.load("k")) is not None

@@ -1,6 +1,7 @@
 """How DynamoDBStore reaches DynamoDB: one boto3 client built on first use, the
-lean caller when it can send exactly as that client would, worker threads on a
-limiter of the store's own, and botocore's errors mapped to ours in one function.
+lean caller when it can send exactly as that client would (from the event loop
+where its asyncio transport can, else in worker threads on a limiter of the
+store's own), and botocore's errors mapped to ours in one function.
 
 boto3 is imported only when the client is built, so importing this module costs a
 Lambda cold start nothing.
@@ -8,11 +9,9 @@ Lambda cold start nothing.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._deadline import store_deadline
@@ -33,11 +32,10 @@ from ._item import USER_INDEX
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import boto3
     from anyio import CapacityLimiter
-    from botocore.config import Config
     from types_boto3_dynamodb.client import DynamoDBClient
 
+    from ._client import ClientSettings
     from ._lean import LeanDynamoDB
 
 
@@ -71,22 +69,9 @@ class ConditionFailed(Exception):
     """A conditional write was refused; the store decides what it means."""
 
 
-@dataclass(slots=True)
-class ClientSettings:
-    """What the store's own boto3 client is built with."""
-
-    region_name: str | None
-    endpoint_url: str | None
-    connect_timeout: float
-    read_timeout: float
-    max_attempts: int
-    max_pool_connections: int
-    verify: bool | str | None
-    config: Config | None
-
-
 class DynamoDBCalls:
-    """Runs DynamoDB operations by name for one table, in worker threads."""
+    """Runs DynamoDB operations by name for one table, from the event loop or in
+    worker threads."""
 
     def __init__(
         self,
@@ -145,7 +130,14 @@ class DynamoDBCalls:
     async def _run(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         from anyio.to_thread import run_sync
 
+        lean = self.lean  # set once the client is built
         try:
+            if lean is not None and self._from_the_loop(lean, operation, kwargs):
+                # No thread: the asyncio transport sends from this event loop. A
+                # caller's deadline cancels the call, closing its connection.
+                return await lean.acall(
+                    _wire_name(operation), kwargs, deadline=store_deadline.get()
+                )
             # boto3 blocks: run it in a worker thread, and build the client there
             # too, since that takes tens of milliseconds. The threads are counted
             # against this store's own limiter, not anyio's default one that the
@@ -162,6 +154,15 @@ class DynamoDBCalls:
                 raise
             raise mapped from exc
         return result
+
+    def _from_the_loop(self, lean: LeanDynamoDB, operation: str, kwargs: dict[str, Any]) -> bool:
+        from ._lean import LeanUnsupported
+
+        try:
+            return lean.can_send_async(_wire_name(operation), kwargs)
+        except LeanUnsupported as reason:  # learning the route showed it
+            self._step_aside(reason)
+            return False
 
     def _limiter(self) -> CapacityLimiter:
         # One limiter per event loop: a store may serve several loops over its life
@@ -193,9 +194,7 @@ class DynamoDBCalls:
             from ._lean import LeanUnsupported  # loaded with the client
 
             try:
-                # "get_item" -> "GetItem": the wire name of the operation.
-                wire_name = operation.title().replace("_", "")
-                return self.lean.call(wire_name, kwargs, deadline=store_deadline.get())
+                return self.lean.call(_wire_name(operation), kwargs, deadline=store_deadline.get())
             except LeanUnsupported as reason:
                 self._step_aside(reason)
         result: dict[str, Any] = getattr(client, operation)(**kwargs)
@@ -219,56 +218,15 @@ class DynamoDBCalls:
                 self._step_aside(reason)
 
     def _build(self) -> tuple[DynamoDBClient, LeanDynamoDB | None]:
-        import boto3
-        from botocore.config import Config
-        from botocore.exceptions import NoRegionError
-
-        from ._lean import reject_non_json_answers
+        from ._client import build_client, no_region
 
         if self._missing_region:
-            raise _no_region()  # found at the first use; building again can't help
-        settings, session = self.settings, boto3.session.Session()
-        config = Config(
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
-            max_pool_connections=settings.max_pool_connections,
-        )
+            raise no_region()  # found at the first use; building again can't help
         try:
-            client = session.client(
-                "dynamodb",
-                region_name=self._region(session),
-                endpoint_url=settings.endpoint_url,
-                verify=settings.verify,
-                config=config if settings.config is None else config.merge(settings.config),
-            )
-        except NoRegionError:
+            return build_client(self.settings, lean=self._lean_wanted, table=self.table_name)
+        except SessionStoreConfigError:
             self._missing_region = True
-            raise _no_region() from None
-        reject_non_json_answers(client)
-        return client, self._lean_caller(client, session) if self._lean_wanted else None
-
-    def _region(self, session: boto3.session.Session) -> str | None:
-        # botocore reads AWS_DEFAULT_REGION and the profile, but not AWS_REGION,
-        # the one Lambda sets (with AWS_DEFAULT_REGION) and most users know.
-        region = self.settings.region_name or session.region_name
-        return region or os.environ.get("AWS_REGION") or None
-
-    def _lean_caller(
-        self, client: DynamoDBClient, session: boto3.session.Session
-    ) -> LeanDynamoDB | None:
-        from botocore.exceptions import NoCredentialsError
-
-        from ._lean import LeanDynamoDB, LeanUnsupported
-
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise NoCredentialsError()
-        try:
-            return LeanDynamoDB(client, credentials)
-        except LeanUnsupported as reason:
-            self._step_aside(reason)
-            return None
+            raise
 
     def _step_aside(self, reason: Exception) -> None:
         """Send this store's calls through the boto3 client from now on."""
@@ -324,6 +282,10 @@ def missing_index(table_name: str) -> SessionStoreError:
     )
 
 
+def _wire_name(operation: str) -> str:
+    return operation.title().replace("_", "")  # "get_item" -> "GetItem"
+
+
 @contextmanager
 def fresh_deadline(seconds: float) -> Iterator[None]:
     """Give the calls inside `seconds` of their own, whatever the request has left."""
@@ -332,10 +294,3 @@ def fresh_deadline(seconds: float) -> Iterator[None]:
         yield
     finally:
         store_deadline.reset(reset)
-
-
-def _no_region() -> SessionStoreConfigError:
-    return SessionStoreConfigError(
-        "DynamoDBStore has no AWS region: pass DynamoDBStore(..., region_name='us-east-1') "
-        "or set AWS_REGION (or AWS_DEFAULT_REGION) to the table's region"
-    )

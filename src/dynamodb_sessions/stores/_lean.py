@@ -11,11 +11,15 @@ It sends every request where and how the store's boto3 client would:
   are learnt from the client once: the client prepares the call, and the lean
   caller takes it at `before-send` unsent. So botocore's endpoint rules decide
   (`endpoint_url` with its path, FIPS, dual-stack, account-based endpoints, ARNs).
-- **How**: through the HTTP session botocore built for that client: `verify`,
-  `AWS_CA_BUNDLE`, proxies, `NO_PROXY`, client certificates, timeouts, the pool.
+- **How**: from the event loop, through an asyncio transport (`_aio.py`) that
+  honours the client's `verify`, `AWS_CA_BUNDLE`, timeouts and pool size; where
+  it can't be exact (a proxy, client certificates, trio), in a worker thread
+  through the HTTP session botocore built for that client.
 - **Retries**: each failed attempt goes to the client's own retry handler
   (`needs-retry`): botocore's standard mode decides what is retried, the backoff
-  and the retry quota, shared with the client.
+  and the retry quota, shared with the client. A backoff never sleeps past the
+  call's deadline: it is cut to leave time for a last attempt, or the call gives
+  up at once when no attempt can start in time.
 
 Where it can't be the same (no SigV4, a header or body a hook changed, another
 HTTP session, adaptive retries), `LeanUnsupported` sends the store to the client.
@@ -23,15 +27,13 @@ HTTP session, adaptive retries), `LeanUnsupported` sends the store to the client
 
 from __future__ import annotations
 
-import base64
-import json
-import re
-import threading
 import time
 import zlib
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 # Loaded with the client, never at import of the package: boto3 is loaded by then.
+from ._aio import AsyncTransport
+from ._routes import LeanUnsupported, Route, Routes, request_body
 from ._wire import (
     CachedSigV4,
     NotJSONAnswerError,
@@ -42,54 +44,16 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
-    from botocore.awsrequest import AWSPreparedRequest, AWSRequest, AWSResponse
+    from botocore.awsrequest import AWSRequest, AWSResponse
     from botocore.credentials import Credentials, ReadOnlyCredentials
-    from botocore.model import OperationModel
     from types_boto3_dynamodb.client import DynamoDBClient
 
 __all__ = ["LeanDynamoDB", "LeanUnsupported", "NotJSONAnswerError", "reject_non_json_answers"]
 
 _TARGET = "DynamoDB_20120810."
 _CONTENT_TYPE = "application/x-amz-json-1.0"
-# What botocore puts on a DynamoDB request. The lean caller sends the same, but
-# for the SDK's per-attempt bookkeeping headers; any other header means a setting
-# or a hook changed the request, and the lean caller steps aside.
-_KNOWN_HEADERS = frozenset(
-    {
-        "authorization",
-        "content-length",
-        "content-type",
-        "user-agent",
-        "x-amz-date",
-        "x-amz-security-token",
-        "x-amz-target",
-        "amz-sdk-invocation-id",
-        "amz-sdk-request",
-    }
-)
-_SIGV4_SCOPE = re.compile(r"AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request,")
-
-
-class _Route(NamedTuple):
-    """Where and how one operation is sent: learnt from the client once."""
-
-    url: str
-    region: str
-    service: str
-    user_agent: str
-    model: OperationModel
-
-
-class LeanUnsupported(Exception):
-    """This client's requests can't be sent exactly as boto3 would: use the client."""
-
-
-class _Captured(Exception):
-    """Carries the request the client prepared in a dry run."""
-
-    def __init__(self, request: AWSPreparedRequest) -> None:
-        super().__init__("dry run")
-        self.request = request
+#: The least time worth starting an attempt with: below it, a backoff gives up.
+MIN_ATTEMPT = 0.1
 
 
 class _Retryable(Exception):
@@ -121,14 +85,19 @@ class LeanDynamoDB:
         config: Any = client.meta.config  # the stubs don't list Config's options
         if (config.retries or {}).get("mode") == "adaptive":
             raise LeanUnsupported("adaptive retries limit the rate inside botocore's send")
-        self._client = client
         self._http = http
         self._events = client.meta.events
         self._credentials = credentials
         self._read_timeout = float(config.read_timeout)
-        self._routes: dict[tuple[str, str | None, str | None], _Route] = {}
-        self._dry_run = threading.local()
-        self._events.register("before-send.dynamodb", self._capture)
+        self._routes = Routes(client, credentials)
+        #: Sends from the event loop where it can (`can_send`).
+        self.transport = AsyncTransport(
+            http, connect_timeout=float(config.connect_timeout), size=config.max_pool_connections
+        )
+
+    def can_send_async(self, operation: str, params: dict[str, Any]) -> bool:
+        """Whether `acall` can send this call from the running event loop."""
+        return self.transport.can_send(self._routes.of(operation, params).url)
 
     def call(
         self, operation: str, params: dict[str, Any], *, deadline: float | None = None
@@ -136,24 +105,37 @@ class LeanDynamoDB:
         """Run `operation` (e.g. "GetItem"), retrying as the client would; raise
         botocore's errors. `deadline`, a `time.monotonic()` value, ends the retries
         early and shortens the read timeout of the attempt it would interrupt."""
-        body = json.dumps(params, default=_binary).encode()
-        route = self._route(operation, params)
-        context: dict[str, Any] = {}  # the retry handler's per-call state
+        route, body, context = self._start(operation, params)
         attempt = 1
         while True:
             try:
-                result = self._attempt(route, operation, body, context, deadline)
+                request = self._signed(route, operation, body, deadline)
+                result = self._result(route, self._send(request, body), context)
             except _Retryable as failed:
-                delay = self._retry_delay(route, attempt, failed, context)
-                if delay is None or _passes(deadline, delay):
-                    _report_retries(getattr(failed.error, "response", None), attempt)
-                    raise failed.error from None
+                time.sleep(self._backoff(route, attempt, failed, context, deadline))
+                attempt += 1
             else:
-                if attempt > 1:  # as boto3 reports it (the span shows it)
-                    _report_retries(result, attempt)
-                return result
-            time.sleep(delay)
-            attempt += 1
+                return _done(result, attempt)
+
+    async def acall(
+        self, operation: str, params: dict[str, Any], *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """`call`, sent from the event loop through the asyncio transport (when
+        `can_send_async` says it can)."""
+        import asyncio
+
+        route, body, context = self._start(operation, params)
+        attempt = 1
+        while True:
+            try:
+                request = self._signed(route, operation, body, deadline)
+                response = await self._asend(route, request, body, deadline)
+                result = self._result(route, response, context)
+            except _Retryable as failed:
+                await asyncio.sleep(self._backoff(route, attempt, failed, context, deadline))
+                attempt += 1
+            else:
+                return _done(result, attempt)
 
     def warm(self, table_name: str) -> None:
         """Learn the routes of the store's calls on `table_name` now, without sending."""
@@ -164,57 +146,41 @@ class LeanDynamoDB:
             ("UpdateItem", {"Key": key}),
             ("DeleteItem", {"Key": key}),
         ):
-            self._route(operation, {"TableName": table_name, **params})
+            self._routes.of(operation, {"TableName": table_name, **params})
 
-    def _route(self, operation: str, params: dict[str, Any]) -> _Route:
-        # Account-based endpoints depend on the credentials' account: part of the key.
-        account = getattr(self._credentials.get_frozen_credentials(), "account_id", None)
-        key = (operation, params.get("TableName"), account)
-        route = self._routes.get(key)
-        if route is None:
-            route = self._routes[key] = self._learn(operation, params)
-        return route
+    def _start(self, operation: str, params: dict[str, Any]) -> tuple[Route, bytes, dict[str, Any]]:
+        # The body, the route, and the retry handler's per-call state.
+        return self._routes.of(operation, params), request_body(params), {}
 
-    def _learn(self, operation: str, params: dict[str, Any]) -> _Route:
-        """Have the client prepare this call, unsent, and take its URL and scope."""
-        from botocore import xform_name
-
-        self._dry_run.active = True
-        try:
-            getattr(self._client, xform_name(operation))(**params)
-        except _Captured as captured:
-            request = captured.request
-        else:
-            raise LeanUnsupported(f"the client answered {operation} without sending it")
-        finally:
-            self._dry_run.active = False
-        model = self._client.meta.service_model.operation_model(operation)
-        return _route_of(request, params, model)
-
-    def _capture(self, request: AWSPreparedRequest, **_: Any) -> None:
-        if getattr(self._dry_run, "active", False):
-            raise _Captured(request)
-
-    def _attempt(
-        self,
-        route: _Route,
-        operation: str,
-        body: bytes,
-        context: dict[str, Any],
-        deadline: float | None,
-    ) -> dict[str, Any]:
+    def _send(self, request: AWSRequest, body: bytes) -> AWSResponse:
         from botocore.exceptions import ConnectionError as Unreachable
         from botocore.exceptions import HTTPClientError
 
-        request = self._signed(route, operation, body)
-        self._limit_read_timeout(request, route, deadline)
         try:
-            response = self._http.send(prepared(request, body))
+            return self._http.send(prepared(request, body))
         except (Unreachable, HTTPClientError) as exc:
             raise _Retryable(exc) from exc
-        return self._result(route, response, context)
 
-    def _signed(self, route: _Route, operation: str, body: bytes) -> AWSRequest:
+    async def _asend(
+        self, route: Route, request: AWSRequest, body: bytes, deadline: float | None
+    ) -> AWSResponse:
+        from botocore.exceptions import ConnectionError as Unreachable
+        from botocore.exceptions import HTTPClientError
+
+        try:
+            return await self.transport.send(
+                route.url,
+                request.headers.items(),
+                body,
+                read_timeout=self._read_timeout,
+                deadline=deadline,
+            )
+        except (Unreachable, HTTPClientError) as exc:
+            raise _Retryable(exc) from exc
+
+    def _signed(
+        self, route: Route, operation: str, body: bytes, deadline: float | None
+    ) -> AWSRequest:
         from botocore.awsrequest import AWSRequest
 
         request = AWSRequest(
@@ -230,10 +196,11 @@ class LeanDynamoDB:
         # Refreshable credentials renew themselves here when they are about to expire.
         frozen: ReadOnlyCredentials = self._credentials.get_frozen_credentials()
         CachedSigV4(frozen, route.service, route.region).add_auth(request)
+        self._limit_read_timeout(request, route, deadline)
         return request
 
     def _limit_read_timeout(
-        self, request: AWSRequest, route: _Route, deadline: float | None
+        self, request: AWSRequest, route: Route, deadline: float | None
     ) -> None:
         if deadline is None:
             return
@@ -247,7 +214,7 @@ class LeanDynamoDB:
             request.context["read_timeout"] = remaining
 
     def _result(
-        self, route: _Route, response: AWSResponse, context: dict[str, Any]
+        self, route: Route, response: AWSResponse, context: dict[str, Any]
     ) -> dict[str, Any]:
         data, status = response.content, response.status_code
         expected_crc = response.headers.get("x-amz-crc32")
@@ -274,11 +241,18 @@ class LeanDynamoDB:
         error = client_error(data, status, route.model.name)
         raise _Retryable(error, response=response, parsed=dict(error.response))
 
-    def _retry_delay(
-        self, route: _Route, attempt: int, failed: _Retryable, context: dict[str, Any]
-    ) -> float | None:
-        """Seconds to wait before the next attempt, or None: the client's retry
-        handler decides, and draws on (and keeps) its retry quota."""
+    def _backoff(
+        self,
+        route: Route,
+        attempt: int,
+        failed: _Retryable,
+        context: dict[str, Any],
+        deadline: float | None,
+    ) -> float:
+        """Seconds to sleep before the next attempt, or raise the attempt's error:
+        the client's retry handler decides the delay (and draws on its retry
+        quota); the deadline cuts it to leave a last attempt `MIN_ATTEMPT`, or
+        ends the call at once when not even that is left."""
         from botocore.hooks import first_non_none_response
 
         response = None if failed.response is None else (failed.response, failed.parsed)
@@ -292,41 +266,20 @@ class LeanDynamoDB:
             request_dict={"context": context},
         )
         delay: float | None = first_non_none_response(answers)
+        if delay is not None and deadline is not None:
+            delay = min(delay, deadline - time.monotonic() - MIN_ATTEMPT)
+        if delay is None or delay < 0:
+            _report_retries(getattr(failed.error, "response", None), attempt)
+            raise failed.error from None
         return delay
 
 
-def _route_of(request: AWSPreparedRequest, params: dict[str, Any], model: OperationModel) -> _Route:
-    """Where and how the client sends this operation, if the lean caller can do the same."""
-    headers = {name.lower(): _text(value) for name, value in request.headers.items()}
-    unknown = sorted(set(headers) - _KNOWN_HEADERS)
-    if unknown:
-        raise LeanUnsupported(f"boto3 adds the headers {unknown}")
-    scope = _SIGV4_SCOPE.match(headers.get("authorization", ""))
-    if scope is None:
-        raise LeanUnsupported("the client does not sign with SigV4")
-    body = request.body if isinstance(request.body, (bytes, str)) else None
-    # Sealed values are bytes in `params`, base64 text in either body.
-    sent = json.loads(json.dumps(params, default=_binary))
-    if request.method != "POST" or body is None or json.loads(body) != sent:
-        raise LeanUnsupported("the client sends another body")
-    return _Route(request.url, scope[1], scope[2], headers.get("user-agent", ""), model)
-
-
-def _binary(value: object) -> str:
-    # A Binary attribute value (a sealed session value) travels as base64 text.
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+def _done(result: dict[str, Any], attempt: int) -> dict[str, Any]:
+    if attempt > 1:  # as boto3 reports it (the span shows it)
+        _report_retries(result, attempt)
+    return result
 
 
 def _report_retries(response: dict[str, Any] | None, attempt: int) -> None:
     if response is not None:
         response.setdefault("ResponseMetadata", {})["RetryAttempts"] = attempt - 1
-
-
-def _passes(deadline: float | None, delay: float) -> bool:
-    return deadline is not None and time.monotonic() + delay >= deadline

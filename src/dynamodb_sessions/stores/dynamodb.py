@@ -15,7 +15,8 @@ from .._exceptions import (
     SessionTooManyChangesError,
 )
 from . import _item as item_format
-from ._calls import ClientSettings, ConditionFailed, DynamoDBCalls, fresh_deadline
+from ._calls import ConditionFailed, DynamoDBCalls, fresh_deadline
+from ._client import ClientSettings
 from ._item import USER_INDEX
 from ._outcome import ConditionalWrites
 from ._sealed import PlainItems
