@@ -38,7 +38,7 @@ from .stores import (
     UserSessionStore,
 )
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [
     "EVENT_NAMES",
