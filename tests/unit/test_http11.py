@@ -7,7 +7,13 @@ import asyncio
 
 import pytest
 
-from dynamodb_sessions.stores._http11 import Answer, ProtocolError, read_answer, request_head
+from dynamodb_sessions.stores._http11 import (
+    Answer,
+    BadHeaderError,
+    ProtocolError,
+    read_answer,
+    request_head,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -33,8 +39,9 @@ def test_the_request_head_names_host_and_length() -> None:
 
 @pytest.mark.parametrize("value", ["a\r\nInjected: 1", "a\nb", "a\rb", "a\0b"])
 def test_a_header_value_with_a_line_break_is_refused(value: str) -> None:
-    with pytest.raises(ProtocolError):
-        request_head(b"/", "h", [("User-Agent", value)], 0)
+    with pytest.raises(BadHeaderError, match="User-Agent") as raised:
+        request_head(b"/", "h", [("Accept", "x"), ("User-Agent", value)], 0)
+    assert raised.value.name == "User-Agent"
 
 
 async def test_content_length_framed_answer_is_reusable() -> None:
@@ -94,6 +101,13 @@ async def test_no_body_for_204() -> None:
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxyz",
         b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\nxx\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\nxx\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0_2\r\nxx\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"00000000000000002\r\nxx\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\nxx",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1_0\r\n\r\nxx",
     ],
     ids=[
         "http-2",
@@ -107,6 +121,12 @@ async def test_no_body_for_204() -> None:
         "chunk-end",
         "switching",
         "too-large",
+        "negative-chunk",
+        "signed-chunk",
+        "underscore-chunk",
+        "long-chunk-size",
+        "superscript-length",
+        "underscore-length",
     ],
 )
 async def test_malformed_answers_are_protocol_errors(wire: bytes) -> None:

@@ -41,7 +41,8 @@ from botocore.exceptions import (
 )
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
-from ._http11 import Answer, ProtocolError, read_answer, request_head
+from .._exceptions import SessionStoreConfigError
+from ._http11 import Answer, BadHeaderError, ProtocolError, read_answer, request_head
 
 if TYPE_CHECKING:
     from botocore.httpsession import URLLib3Session
@@ -71,13 +72,15 @@ class _Connection:
         self.writer = writer
 
     def reusable(self) -> bool:
-        """Whether it may carry a request: open, and nothing to read (as urllib3
-        checks): the server may have closed it while idle, even while the loop
-        did not look (a frozen Lambda), or sent more than its answer."""
-        if self.writer.is_closing() or self.reader.at_eof():
+        """Whether it may carry a request: open, and nothing to read, neither
+        bytes the loop has read already (the server sent more than its answer)
+        nor on the socket (as urllib3 checks: the server may have closed it while
+        the loop did not look, as in a frozen Lambda)."""
+        reader = self.reader
+        if self.writer.is_closing() or reader.at_eof() or reader.exception() is not None:
             return False
-        readable, _, _ = select.select([self.writer.get_extra_info("socket")], [], [], 0)
-        return not readable
+        held = len(reader._buffer)  # type: ignore[attr-defined] # no public way to ask
+        return not held and not _readable(self.writer.get_extra_info("socket").fileno())
 
     def close(self) -> None:
         transport = self.writer.transport
@@ -167,13 +170,15 @@ class AsyncTransport:
         `time.monotonic()` value) the whole exchange."""
         origin = self._origins[url]
         assert origin is not None
+        try:
+            head = request_head(origin.target, origin.host_header, headers, len(body))
+        except BadHeaderError as exc:  # it can't succeed: not a connection error to retry
+            raise _bad_header(exc.name) from None
         pool = await self._pool()
         async with pool.slots:
             connection = pool.take(origin) or await self._connect(url, origin, deadline)
             try:
-                answer = await _exchange(
-                    connection, origin, headers, body, (read_timeout, deadline)
-                )
+                answer = await _exchange(connection, head + body, (read_timeout, deadline))
             except Exception as exc:
                 connection.close()
                 raise _mapped(exc, url) from exc
@@ -265,25 +270,32 @@ class AsyncTransport:
 
 
 async def _exchange(
-    connection: _Connection,
-    origin: _Origin,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-    timeouts: tuple[float, float | None],
+    connection: _Connection, request: bytes, timeouts: tuple[float, float | None]
 ) -> Answer:
     loop = asyncio.get_running_loop()
     read_timeout, deadline = timeouts
     end = float("inf") if deadline is None else deadline  # loop.time() is time.monotonic()
-    head = request_head(origin.target, origin.host_header, headers, len(body))
     async with _timeout_at(min(loop.time() + read_timeout, end)) as timer:
 
         def tick() -> None:  # before each wait for the server: per read, as urllib3's
             timer.reschedule(min(loop.time() + read_timeout, end))
 
-        connection.writer.write(head + body)
+        connection.writer.write(request)
         await connection.writer.drain()
         return await read_answer(connection.reader, tick)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bad_header(name: str) -> SessionStoreConfigError:
+    hint = {
+        "user-agent": "the client's Config(user_agent_extra=...)",
+        "x-amz-security-token": "the AWS credentials (AWS_SESSION_TOKEN, or the profile's)",
+        "authorization": "the AWS credentials",
+    }.get(name.lower(), "what sets it")
+    return SessionStoreConfigError(
+        f"the DynamoDB request's {name} header holds a line break or NUL, so it can't "
+        f"be sent; check {hint}"
+    )
 
 
 def _mapped(exc: BaseException, url: str) -> BaseException:
@@ -320,6 +332,17 @@ def _discard(transport: asyncio.BaseTransport) -> None:
     if lost is not None:
         with contextlib.suppress(RuntimeError):  # it closes the socket all the same
             lost(None)
+
+
+def _readable(sock: int) -> bool:
+    """Whether socket `sock` has something to read, at once: poll() where there is one,
+    as urllib3's `wait_for_read`, since select() fails past file number 1024."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)  # pragma: no cover (Windows)
+    return bool(readable)
 
 
 def _on_asyncio() -> bool:

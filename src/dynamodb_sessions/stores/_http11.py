@@ -12,16 +12,27 @@ closing the connection; interim (1xx) answers are skipped. Anything else is a
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 #: The largest answer read: a Query page is at most 1 MB of items.
 MAX_BODY = 16 * 1024 * 1024
 _NO_BODY = frozenset({204, 304})
+_BREAKS = frozenset("\r\n\0")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class ProtocolError(Exception):
     """An answer that is not well-formed HTTP/1.1 (or a header that would not be)."""
+
+
+class BadHeaderError(ProtocolError):
+    """A request header field whose name or value holds CR, LF or NUL."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the {name} header field holds a line break or NUL")
+        self.name = name
 
 
 class Answer(NamedTuple):
@@ -37,11 +48,12 @@ def request_head(
     target: bytes, host: str, headers: Iterable[tuple[str, str]], length: int
 ) -> bytes:
     """The request line and header fields of a POST of `length` bytes."""
-    fields = [f"{name}: {value}\r\n" for name, value in headers]
+    pairs = list(headers)
+    fields = [f"{name}: {value}\r\n" for name, value in pairs]
     text = "".join(fields)
     # A CR, LF or NUL inside a name or value would start a field of its own.
     if text.count("\n") != len(fields) or text.count("\r") != len(fields) or "\0" in text:
-        raise ProtocolError("a header field holds a line break or NUL")
+        raise BadHeaderError(next(n for n, v in pairs if _BREAKS.intersection(n + v)))
     return b"POST %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %d\r\n\r\n" % (
         target,
         host.encode("ascii"),
@@ -107,7 +119,7 @@ async def _body(
 
 def _lengths(headers: list[tuple[str, str]]) -> set[int]:
     values = {v for n, v in headers if n.lower() == "content-length"}
-    if not all(value.isdigit() for value in values):
+    if not all(value.isascii() and value.isdigit() for value in values):
         raise ProtocolError(f"not a Content-Length: {sorted(values)}")
     return {int(value) for value in values}
 
@@ -117,11 +129,10 @@ async def _chunked(reader: asyncio.StreamReader, tick: Callable[[], object]) -> 
     total = 0
     while True:
         tick()
-        size_field = (await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            raise ProtocolError(f"not a chunk size: {size_field[:20]!r}") from None
+        size_field = (await reader.readuntil(b"\r\n")).split(b";", 1)[0].rstrip(b" \t\r\n")
+        if not _CHUNK_SIZE.fullmatch(size_field):  # int() would take "-1", "+1", "1_0"
+            raise ProtocolError(f"not a chunk size: {size_field[:20]!r}")
+        size = int(size_field, 16)
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailer fields
                 tick()

@@ -96,8 +96,13 @@ class LeanDynamoDB:
         )
 
     def can_send_async(self, operation: str, params: dict[str, Any]) -> bool:
-        """Whether `acall` can send this call from the running event loop."""
-        return self.transport.can_send(self._routes.of(operation, params).url)
+        """Whether `acall` can send this call from the running event loop: not
+        when it would block the loop first, to refresh the credentials (a network
+        call) or to learn the operation's route (botocore prepares the call)."""
+        if self._refresh_due():
+            return False
+        route = self._routes.known(operation, params)
+        return route is not None and self.transport.can_send(route.url)
 
     def call(
         self, operation: str, params: dict[str, Any], *, deadline: float | None = None
@@ -127,6 +132,8 @@ class LeanDynamoDB:
         route, body, context = self._start(operation, params)
         attempt = 1
         while True:
+            if self._refresh_due():  # came due during a backoff: refresh off the loop
+                await asyncio.to_thread(self._credentials.get_frozen_credentials)
             try:
                 request = self._signed(route, operation, body, deadline)
                 response = await self._asend(route, request, body, deadline)
@@ -147,6 +154,12 @@ class LeanDynamoDB:
             ("DeleteItem", {"Key": key}),
         ):
             self._routes.of(operation, {"TableName": table_name, **params})
+
+    def _refresh_due(self) -> bool:
+        # Refreshable credentials (a role's) renew themselves in get_frozen_credentials
+        # once inside botocore's advisory window; static ones never do.
+        due = getattr(self._credentials, "refresh_needed", None)
+        return due is not None and bool(due())
 
     def _start(self, operation: str, params: dict[str, Any]) -> tuple[Route, bytes, dict[str, Any]]:
         # The body, the route, and the retry handler's per-call state.

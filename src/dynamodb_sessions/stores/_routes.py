@@ -73,14 +73,22 @@ class Routes:
         client.meta.events.register("before-send.dynamodb", self._capture)
 
     def of(self, operation: str, params: dict[str, Any]) -> Route:
-        """The route of `operation` (e.g. "GetItem") with these parameters."""
-        # Account-based endpoints depend on the credentials' account: part of the key.
-        account = getattr(self._credentials.get_frozen_credentials(), "account_id", None)
-        key = (operation, params.get("TableName"), account)
+        """The route of `operation` (e.g. "GetItem") with these parameters, learnt
+        now if it is not known (that blocks: not from the event loop)."""
+        key = self._key(operation, params)
         route = self._routes.get(key)
         if route is None:
             route = self._routes[key] = self._learn(operation, params)
         return route
+
+    def known(self, operation: str, params: dict[str, Any]) -> Route | None:
+        """The route of `operation` if it is learnt already, else None."""
+        return self._routes.get(self._key(operation, params))
+
+    def _key(self, operation: str, params: dict[str, Any]) -> tuple[str, str | None, str | None]:
+        # Account-based endpoints depend on the credentials' account: part of the key.
+        account = getattr(self._credentials.get_frozen_credentials(), "account_id", None)
+        return (operation, params.get("TableName"), account)
 
     def learnt(self) -> set[str]:
         """The operations whose routes are known."""
