@@ -5,6 +5,7 @@ on-demand table) is probed, and the tests say what it does instead."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -18,6 +19,8 @@ from types_boto3_dynamodb.client import DynamoDBClient
 from devservers.dynamodb import LocalServer
 from dynamodb_sessions import DynamoDBStore
 from tests.support import (
+    OTHER_KEY,
+    TEST_KEY,
     USER_ID_KEY,
     cli_help,
     cli_on,
@@ -382,6 +385,45 @@ def test_sessions_list_and_revoke_one_users_sessions(
     assert empty.stdout == "no sessions of user ann@example.com\n"
     bob = cli_on(server, "sessions", "list", "--user", "bob@example.com", "--table-name", name)
     assert "1 live session of user bob@example.com:" in bob.stdout
+
+
+def test_sessions_list_opens_sealed_device_labels_with_the_apps_keys(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = unique_name("cli")
+    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
+        pytest.fail("create-table failed")
+    monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
+    store = DynamoDBStore(
+        name,
+        client=make_client(server.endpoint_url),
+        user_id_key=USER_ID_KEY,
+        encryption_keys=[TEST_KEY],
+    )
+    hashed = store.hash_user_id("ann@example.com")
+    expires = int(time.time()) + 3600
+    anyio.run(
+        functools.partial(
+            store.create,
+            "a1" * 32,
+            data={},
+            expires=expires,
+            user_id=hashed,
+            device="Firefox on Linux",
+        )
+    )
+    without_keys = cli_on(
+        server, "sessions", "list", "--user", "ann@example.com", "--table-name", name
+    )
+    assert without_keys.returncode == 0, without_keys.stderr
+    assert without_keys.stdout.rstrip().endswith("  Unknown device")  # sealed: can't be read
+    monkeypatch.setenv("SESSION_ENCRYPTION_KEYS", f"{OTHER_KEY}, {TEST_KEY}")  # the old one second
+    listed = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.rstrip().endswith("  Firefox on Linux")
+    monkeypatch.setenv("SESSION_ENCRYPTION_KEYS", "not a key")
+    bad = cli_on(server, "sessions", "list", "--user", "ann@example.com", "--table-name", name)
+    assert "SESSION_ENCRYPTION_KEYS" in one_line_error(bad, "sessions list")
 
 
 def test_sweep_hash_user_ids_rewrites_the_bindings_that_name_their_user(

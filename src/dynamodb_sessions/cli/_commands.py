@@ -188,9 +188,11 @@ def _sessions(args: argparse.Namespace) -> int:
     # The table and its index first: their errors say more than a missing key's.
     if user_index_of(client.describe_table(TableName=args.table_name)["Table"]) is None:
         raise missing_index(args.table_name)
-    # The key of the app's user-id hash: its first secret_key unless it sets its own.
+    # The key of the app's user-id hash: its first secret_key unless it sets its own;
+    # and the app's encryption keys, if it has any, to open the sealed device labels.
     key = os.environ.get(USER_ID_KEY_VARIABLE) or None
-    store = DynamoDBStore(args.table_name, client=client, user_id_key=key)
+    sealed = _encryption_keys() or None
+    store = DynamoDBStore(args.table_name, client=client, user_id_key=key, encryption_keys=sealed)
     if args.action == "list":
         return anyio.run(_list_sessions, store, args.user)
     ended = anyio.run(store.revoke_user_sessions, args.user)
@@ -218,14 +220,30 @@ def _generate_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rotate_keys(args: argparse.Namespace) -> int:
+def _encryption_keys() -> list[str]:
+    """The app's encryption keys, from their variable (never from the command line),
+    checked: a bad one is an error that names the variable."""
     import os
 
+    from .._exceptions import SessionConfigError
+    from ..stores._cipher import parse_keys
+    from . import KEYS_VARIABLE
+
+    keys = [key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",") if key.strip()]
+    try:
+        if keys:
+            parse_keys(keys)
+    except SessionConfigError as exc:
+        raise SessionConfigError(f"{KEYS_VARIABLE}: {exc}") from None
+    return keys
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
     from ..stores._cipher import Cipher
     from . import KEYS_VARIABLE
     from ._rotate import rotate_keys
 
-    keys = [key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",") if key.strip()]
+    keys = _encryption_keys()
     if not keys:
         raise ValueError(
             f"set {KEYS_VARIABLE} to the app's encryption keys, comma-separated, the new key "
