@@ -9,11 +9,16 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from devservers.dynamodb import LocalServer
-from dynamodb_sessions import DynamoDBStore
+from dynamodb_sessions import DynamoDBSessionMiddleware, DynamoDBStore
 from dynamodb_sessions._logging import log_id
 from dynamodb_sessions._serialization import DATA_LIMIT, entry_size
 from dynamodb_sessions.cli._maintenance import scan_pages
@@ -234,6 +239,33 @@ def test_rotate_keys_never_overwrites_a_value_written_meanwhile(server: LocalSer
     assert racing.raced
     assert result.changed == 0
     assert read(store(server, NEW), cookie) == (200, {"a": "the app's", "b": "old"})
+
+
+def test_rotate_keys_during_a_request_is_no_conflict(server: LocalServer) -> None:
+    # rotate-keys seals the same texts again (other bytes: the nonce is random)
+    # between a request's load and its save. Nothing changed that the request
+    # read: its write goes ahead, as it would without encryption.
+    cookie = start_session(store(server, OLD), {"n": 1, "b": "x"})
+    both = store(server, NEW, OLD)
+    resealed: list[int] = []
+
+    async def bump_while_rotating(request: Request) -> Response:
+        n = request.session["n"]  # loaded: sealed with the old key
+        result = await anyio.to_thread.run_sync(
+            rotate_in_process, both.client, both.table_name, Cipher([NEW, OLD])
+        )
+        resealed.append(result.values)
+        request.session["n"] = n + 1
+        return JSONResponse(request.session["n"])
+
+    app = Starlette(routes=[Route("/bump", bump_while_rotating, methods=["POST"])])
+    app.add_middleware(DynamoDBSessionMiddleware, store=both, secret_key="test-secret")
+    with TestClient(app, base_url="https://testserver") as client:
+        client.cookies.set("session", cookie)
+        response = client.post("/bump")
+    assert (response.status_code, response.json()) == (200, 2)
+    assert resealed == [2]  # both values were sealed again meanwhile
+    assert read(store(server, NEW), cookie) == (200, {"n": 2, "b": "x"})
 
 
 def test_generate_key_prints_one_key_on_one_line(server: LocalServer) -> None:

@@ -8,7 +8,6 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import (
-    SessionConflictError,
     SessionError,
     SessionStoreError,
     SessionStoreUnavailableError,
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
 
     from ._calls import DynamoDBCalls
     from ._sealed import PlainItems
+    from ._stored import StoredSession
 
 
 class ConditionalWrites:
@@ -48,18 +48,48 @@ class ConditionalWrites:
         token: str,
         request: dict[str, Any],
         expected: Mapping[str, str | None] | None,
+        *,
+        rebuild: Callable[[Mapping[str, str | bytes | None]], dict[str, Any]] | None = None,
     ) -> None:
+        """Send an UpdateItem; on a refusal, find out why. `rebuild(conditions)` makes
+        the same request on other conditions: given, a refusal where every expected
+        text is still there, only sealed again (other bytes: `rotate-keys`, or another
+        request writing the same text), is tried once more on the bytes now stored."""
         try:
             await self._call(
                 "update_item", TableName=self.table_name, Key=item_format.key(key), **request
             )
         except ConditionFailed:
-            refusal = await self._explain_refusal(key, token, expected)
-            if refusal is not None:
-                raise refusal from None
+            item = await self._read(key)  # only after a refusal, which is rare
+            if item_format.holds_token(item, token):
+                # An attempt landed but its answer was lost; the retry then failed its
+                # condition (on our own write, or on one made since, which shifted our
+                # token down the item's short history).
+                return
+            current = self._items.stored(key, item) if item is not None else None
+            resealed = None if item is None else self._same_texts(key, item, current, expected)
+            if rebuild is None or resealed is None:
+                raise conflict(current, expected, self.clock()) from None
+            await self._conditional_update(key, token, rebuild(resealed), expected)
         except SessionStoreUnavailableError:
             if not await self._landed(key, token):
                 raise
+
+    def _same_texts(
+        self,
+        key: str,
+        item: Mapping[str, Any],
+        current: StoredSession | None,
+        expected: Mapping[str, str | None] | None,
+    ) -> Mapping[str, str | bytes | None] | None:
+        """The conditions on the bytes `item` holds, if it holds every expected text
+        (a live, unrotated session): else None, a true conflict."""
+        if current is None or current.rotated or current.expires <= self.clock():
+            return None
+        if expected is None or any(current.data.get(k) != v for k, v in expected.items()):
+            return None
+        texts = {name: None if text is None else str(text) for name, text in expected.items()}
+        return self._items.expected(texts, self._items.opened(key, item))
 
     async def _read(self, key: str) -> dict[str, Any] | None:
         response = await self._call(
@@ -85,16 +115,3 @@ class ConditionalWrites:
         except SessionStoreError:
             return False  # unknown: the write stays reported as failed
         return item_format.holds_token(response.get("Item"), token)
-
-    async def _explain_refusal(
-        self, key: str, token: str, expected: Mapping[str, str | None] | None
-    ) -> SessionConflictError | None:
-        """Why an update was refused, or None if it had in fact succeeded."""
-        item = await self._read(key)  # only after a refusal, which is rare
-        if item_format.holds_token(item, token):
-            # An attempt landed but its answer was lost; the retry then failed its
-            # condition (on our own write, or on one made since, which shifted our
-            # token down the item's short history).
-            return None
-        current = self._items.stored(key, item) if item is not None else None
-        return conflict(current, expected, self.clock())

@@ -5,7 +5,7 @@ contract: what each operation writes, when, and what a refusal means."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import (
     SessionConfigError,
@@ -220,13 +220,16 @@ class DynamoDBStore(ConditionalWrites):
             # an earlier one landed, leaving half of this request's changes stored.
             raise SessionTooManyChangesError(len(changed) + len(removed), MAX_KEYS_PER_UPDATE)
         token = item_format.write_token()
-        builder = item_format.UpdateBuilder(int(self.clock()), expires, token)
-        conditions = None if expected is None else await self._conditions(key, expected)
+        now = int(self.clock())
+        sealed = self._items.seal(key, changed)
         sealed_device = None if device is None else self._items.seal_device(key, device)
-        request = builder.build(
-            self._items.seal(key, changed), removed, conditions, user_id, sealed_device
-        )
-        await self._conditional_update(key, token, request, expected)
+
+        def build(conditions: Mapping[str, str | bytes | None] | None) -> dict[str, Any]:
+            builder = item_format.UpdateBuilder(now, expires, token)
+            return builder.build(sealed, removed, conditions, user_id, sealed_device)
+
+        conditions = None if expected is None else await self._conditions(key, expected)
+        await self._conditional_update(key, token, build(conditions), expected, rebuild=build)
 
     async def rotate(
         self,
