@@ -344,12 +344,18 @@ def test_stats_counts_and_histogram(server: LocalServer) -> None:
 # --- sessions list / revoke ---------------------------------------------------------------
 
 
-def test_sessions_list_and_revoke_one_users_sessions(
-    server: LocalServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def table_with_user_index(server: LocalServer) -> str:
+    """A new table made by `create-table --with-user-index`; its name."""
     name = unique_name("cli")
     if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
         pytest.fail("create-table failed")
+    return name
+
+
+def test_sessions_list_and_revoke_one_users_sessions(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = table_with_user_index(server)
     without_key = cli_on(server, "sessions", "list", "--user", "ann", "--table-name", name)
     assert "DYNAMODB_SESSIONS_USER_ID_KEY" in one_line_error(without_key, "sessions list")
     monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
@@ -390,9 +396,7 @@ def test_sessions_list_and_revoke_one_users_sessions(
 def test_sessions_list_opens_sealed_device_labels_with_the_apps_keys(
     server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = unique_name("cli")
-    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
-        pytest.fail("create-table failed")
+    name = table_with_user_index(server)
     monkeypatch.setenv("DYNAMODB_SESSIONS_USER_ID_KEY", USER_ID_KEY)
     store = DynamoDBStore(
         name,
@@ -429,9 +433,7 @@ def test_sessions_list_opens_sealed_device_labels_with_the_apps_keys(
 def test_sweep_hash_user_ids_rewrites_the_bindings_that_name_their_user(
     server: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name = unique_name("cli")
-    if cli_on(server, "create-table", "--table-name", name, "--with-user-index").returncode:
-        pytest.fail("create-table failed")
+    name = table_with_user_index(server)
     client = make_client(server.endpoint_url)
     store = DynamoDBStore(name, client=client, user_id_key=USER_ID_KEY)
     ttl = int(time.time()) + 3600
