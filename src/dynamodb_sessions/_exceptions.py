@@ -163,7 +163,8 @@ class SessionTableNotFoundError(SessionStoreError):
 
 
 class SessionStoreConfigError(SessionStoreError, SessionConfigError):
-    """The store can't be used as configured (no AWS region), found at its first use.
+    """The store can't be used as configured (no AWS region; a header value, such as
+    the session token, holding a line break), found at its first use.
 
     Not transient: the middleware answers 500 (never 503) and logs this message.
     """
