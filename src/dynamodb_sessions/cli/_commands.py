@@ -230,11 +230,11 @@ def _encryption_keys() -> list[str]:
     from . import KEYS_VARIABLE
 
     keys = [key.strip() for key in os.environ.get(KEYS_VARIABLE, "").split(",") if key.strip()]
-    try:
-        if keys:
+    if keys:
+        try:
             parse_keys(keys)
-    except SessionConfigError as exc:
-        raise SessionConfigError(f"{KEYS_VARIABLE}: {exc}") from None
+        except SessionConfigError as exc:
+            raise SessionConfigError(f"{KEYS_VARIABLE}: {exc}") from None
     return keys
 
 

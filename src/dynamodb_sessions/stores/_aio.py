@@ -334,14 +334,14 @@ def _discard(transport: asyncio.BaseTransport) -> None:
             lost(None)
 
 
-def _readable(sock: int) -> bool:
-    """Whether socket `sock` has something to read, at once: poll() where there is one,
+def _readable(fd: int) -> bool:
+    """Whether socket `fd` has something to read, at once: poll() where there is one,
     as urllib3's `wait_for_read`, since select() fails past file number 1024."""
     if hasattr(select, "poll"):
         poller = select.poll()
-        poller.register(sock, select.POLLIN)
+        poller.register(fd, select.POLLIN)
         return bool(poller.poll(0))
-    readable, _, _ = select.select([sock], [], [], 0)  # pragma: no cover (Windows)
+    readable, _, _ = select.select([fd], [], [], 0)  # pragma: no cover (Windows)
     return bool(readable)
 
 

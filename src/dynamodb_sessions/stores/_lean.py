@@ -132,7 +132,7 @@ class LeanDynamoDB:
         route, body, context = self._start(operation, params)
         attempt = 1
         while True:
-            if self._refresh_due():  # came due during a backoff: refresh off the loop
+            if attempt > 1 and self._refresh_due():  # came due in a backoff: off the loop
                 await asyncio.to_thread(self._credentials.get_frozen_credentials)
             try:
                 request = self._signed(route, operation, body, deadline)

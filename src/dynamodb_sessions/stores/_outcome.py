@@ -68,9 +68,10 @@ class ConditionalWrites:
                 return
             current = self._items.stored(key, item) if item is not None else None
             resealed = None if item is None else self._same_texts(key, item, current, expected)
-            if rebuild is None or resealed is None:
+            retry = None if rebuild is None or resealed is None else rebuild(resealed)
+            if retry is None or retry == request:  # nothing sealed again: a true conflict
                 raise conflict(current, expected, self.clock()) from None
-            await self._conditional_update(key, token, rebuild(resealed), expected)
+            await self._conditional_update(key, token, retry, expected)
         except SessionStoreUnavailableError:
             if not await self._landed(key, token):
                 raise
